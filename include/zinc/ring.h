@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring.h — the zinc frame ring: a lock-free single-producer /
+ * multi-consumer slot ring in a Zinc region. The producer writes each frame
+ * in place; every consumer reads it in place.
+ *
+ * Delivery modes, per consumer:
+ *   ZINC_EVERY   every frame, in order, exactly once; the producer waits.
+ *   ZINC_LOSSY   frames in order; skips ahead when lapped, `dropped` says how many.
+ *   ZINC_LATEST  always the newest frame not yet seen.
+ *
+ * Return codes are those of <zinc/zinc.h>. Timeouts are nanoseconds:
+ * 0 = don't wait (-11 if nothing), negative = forever.
+ *
+ * Thread-safety: a producer or consumer handle is used by one thread at a
+ * time; different handles may be used concurrently. Handles are not
+ * inherited across fork().
+ */
+#ifndef ZINC_RING_H
+#define ZINC_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <zinc/zinc.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct zinc_producer zinc_producer;
+typedef struct zinc_consumer zinc_consumer;
+
+typedef enum { ZINC_EVERY = 0, ZINC_LOSSY = 1, ZINC_LATEST = 2 } zinc_delivery;
+
+/* zinc_ring_config.flags */
+#define ZINC_RING_PREFAULT   0x1u /* pre-fault the whole mapping at create/attach */
+#define ZINC_RING_HUGEPAGES  0x2u /* ask for transparent huge pages (madvise) */
+
+#define ZINC_RING_MAX_SLOTS      65536u
+#define ZINC_RING_MAX_CONSUMERS  256u
+#define ZINC_RING_DEFAULT_CONSUMERS 16u
+
+typedef struct zinc_ring_config {
+    uint32_t slot_count;      /* power of two, 2..65536 */
+    uint32_t max_consumers;   /* 0 = default (16); 1..256, exact */
+    uint64_t slot_size;       /* max payload bytes per frame, > 0 */
+    uint32_t flags;           /* ZINC_RING_*; 0 = defaults */
+    uint32_t spin_ns;         /* busy-wait before sleeping; 0 = default (20 us) */
+    uint64_t demote_after_ns; /* demote an EVERY consumer that blocks the producer
+                                 longer than this to LOSSY; 0 = never */
+    uint64_t reserved[6];     /* zero; keeps the struct's size fixed */
+} zinc_ring_config;
+
+/* DLPack data type codes (DLDataTypeCode). */
+#define ZINC_DTYPE_INT    0
+#define ZINC_DTYPE_UINT   1
+#define ZINC_DTYPE_FLOAT  2
+#define ZINC_DTYPE_BFLOAT 4
+
+#define ZINC_TENSOR_MAX_DIMS 4
+
+/* A strided tensor view of a frame's payload, DLPack-style. ndim = 0 means
+ * "raw bytes, no tensor description". Strides are in bytes (DLPack counts
+ * elements; the Python adapter converts). `offset` is the byte offset of the
+ * first element inside the payload. */
+typedef struct zinc_tensor {
+    uint8_t  dtype_code;      /* ZINC_DTYPE_* */
+    uint8_t  dtype_bits;      /* 8, 16, 32, 64 */
+    uint16_t dtype_lanes;     /* 1 for scalars */
+    uint32_t ndim;            /* 0..4 */
+    uint64_t offset;          /* bytes from `data` to element [0,...,0] */
+    uint64_t shape[ZINC_TENSOR_MAX_DIMS];
+    int64_t  strides[ZINC_TENSOR_MAX_DIMS];
+} zinc_tensor;
+
+/* Frame flags (zinc_frame.flags). The low 16 bits are the producer's, the
+ * high 16 bits are set by the library for the consumer. */
+#define ZINC_FRAME_KEYFRAME      0x0001u
+#define ZINC_FRAME_DISCONTINUITY 0x0002u
+#define ZINC_FRAME_END_OF_STREAM 0x0004u
+#define ZINC_FRAME_DEMOTED       0x10000u /* consumer was demoted EVERY -> LOSSY */
+
+#define ZINC_FRAME_USER_SIZE 64
+
+#define ZINC_FOURCC(a, b, c, d) \
+    ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
+#define ZINC_FOURCC_RAW    0u
+#define ZINC_FOURCC_GREY   ZINC_FOURCC('G', 'R', 'E', 'Y') /* 8-bit luma */
+#define ZINC_FOURCC_RGB24  ZINC_FOURCC('R', 'G', 'B', '3') /* V4L2 RGB24 */
+#define ZINC_FOURCC_RGBA32 ZINC_FOURCC('A', 'B', '2', '4') /* V4L2 RGBA32 */
+#define ZINC_FOURCC_NV12   ZINC_FOURCC('N', 'V', '1', '2') /* Y plane + interleaved UV */
+#define ZINC_FOURCC_PC32F  ZINC_FOURCC('P', 'C', '3', 'F') /* N x K float32 points */
+
+typedef struct zinc_frame {
+    void    *data;          /* payload, inside the shared mapping */
+    uint64_t size;          /* bytes of payload */
+    uint64_t seq;           /* 1-based frame number */
+    uint64_t timestamp_ns;  /* producer's capture time, CLOCK_MONOTONIC; 0 = unknown */
+    uint64_t publish_ns;    /* CLOCK_MONOTONIC at publish (set by the library) */
+    uint64_t dropped;       /* consumer: frames skipped since last acquire */
+    zinc_tensor tensor;     /* element type, shape and byte strides */
+    uint32_t fourcc;        /* pixel/point format; 0 = raw bytes */
+    uint32_t flags;         /* ZINC_FRAME_* */
+    uint8_t  user[ZINC_FRAME_USER_SIZE]; /* opaque to the library */
+    uint64_t reserved[4];
+} zinc_frame;
+
+/* ---- Producer -------------------------------------------------------------- */
+
+/* Create ring `name` (a region of that name). A name whose producer is gone
+ * (closed, dead, or died while creating) is replaced; a live producer is -17.
+ * Returns 0, -22 bad config, -17, -28 /dev/shm too small (sizes in
+ * zinc_last_error()), -1, or -errno. Thread-safety: any thread. */
+ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
+                                  zinc_producer **out);
+
+/* Claim the next slot: fills f->data, f->size (= slot capacity), f->seq,
+ * and clears the descriptor. Waits for EVERY consumers up to timeout_ns
+ * (-11 at 0, -110 after). A second claim before publish/abort is -22. */
+ZINC_API int zinc_producer_claim(zinc_producer *p, zinc_frame *f, int64_t timeout_ns);
+
+/* Publish the claimed frame with f's descriptor (size, timestamps, tensor,
+ * fourcc, flags, user). -90 if size > slot (claim stays open), -22 if the
+ * tensor description does not fit in `size` or f is not the claimed frame. */
+ZINC_API int zinc_producer_publish(zinc_producer *p, zinc_frame *f);
+
+/* Abandon the open claim; the slot is reused by the next claim with the
+ * same seq. -22 if nothing is claimed. */
+ZINC_API int zinc_producer_abort(zinc_producer *p, zinc_frame *f);
+
+/* Set the stream descriptor consumers read at attach (size, tensor, fourcc,
+ * flags, user of `desc`; data/seq ignored). -22 if it does not fit a slot. */
+ZINC_API int zinc_producer_set_stream(zinc_producer *p, const zinc_frame *desc);
+
+/* Random 64-bit id of this ring instance. */
+ZINC_API uint64_t zinc_producer_generation(const zinc_producer *p);
+
+/* Mark the ring closed (consumers get -32 after draining), wake everyone,
+ * remove the name once no live consumer is attached, free. NULL: no-op. */
+ZINC_API void zinc_producer_close(zinc_producer *p);
+
+/* ---- Consumer -------------------------------------------------------------- */
+
+/* Attach to ring `name` in `mode`. Returns 0, -22, -2, -1, -74 not a valid
+ * ring, -16 table full, -11 still being created (retry), -32 its creator
+ * died before finishing. */
+ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consumer **out);
+
+/* Get the next frame for this consumer's mode. 0 with *f filled; -11 nothing
+ * (timeout 0); -110 timeout; -32 producer gone and nothing left; -22 a frame
+ * is already held; -74 the ring's shared bytes are corrupted. */
+ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t timeout_ns);
+
+/* Release the held frame. 0: the frame was intact for the whole hold.
+ * -75: it was overwritten meanwhile (discard what was computed from it).
+ * -22: f is not the held frame (or it was already released). */
+ZINC_API int zinc_consumer_release(zinc_consumer *c, const zinc_frame *f);
+
+/* Stream descriptor set by the producer: 0, or -11 if none was set. */
+ZINC_API int zinc_consumer_stream(zinc_consumer *c, zinc_frame *desc);
+
+/* Ring geometry as created. */
+ZINC_API int zinc_consumer_config(const zinc_consumer *c, zinc_ring_config *cfg);
+
+ZINC_API uint64_t zinc_consumer_generation(const zinc_consumer *c);
+ZINC_API zinc_delivery zinc_consumer_mode(const zinc_consumer *c); /* LOSSY after demotion */
+
+/* Detach. NULL: no-op. */
+ZINC_API void zinc_consumer_close(zinc_consumer *c);
+
+/* ---- Descriptor helpers ---------------------------------------------------- */
+
+/* Describe a packed image of width x height in f (tensor, fourcc, size).
+ * fourcc: GREY, RGB24, RGBA32, NV12. -22 unknown fourcc or zero size,
+ * -90 larger than f->size (the slot capacity after claim). */
+ZINC_API int zinc_frame_set_image(zinc_frame *f, uint32_t fourcc, uint32_t width, uint32_t height);
+
+/* Describe an n x k float32 point cloud (fourcc PC32F). -22, -90 as above. */
+ZINC_API int zinc_frame_set_points(zinc_frame *f, uint64_t n, uint32_t k);
+
+/* 0 if the tensor description lies within `size` bytes, -22 otherwise
+ * (ndim > 4, bad dtype, overflow, an element outside [0, size)). */
+ZINC_API int zinc_tensor_check(const zinc_tensor *t, uint64_t size);
+
+/* Bytes spanned by the tensor from offset 0 (0 for ndim = 0 or on error). */
+ZINC_API uint64_t zinc_tensor_span(const zinc_tensor *t);
+
+/* ---- Observability (no attach) ---------------------------------------------- */
+
+#define ZINC_LAT_BUCKETS 32 /* bucket i: latency in [2^i, 2^(i+1)) ns; 0 holds < 2 ns */
+
+typedef struct zinc_consumer_stats {
+    uint32_t index;           /* entry in the consumer table */
+    uint32_t mode;            /* zinc_delivery now in force */
+    int32_t  pid;             /* diagnostic */
+    uint32_t alive;           /* 1 if its liveness lock is held */
+    uint32_t demoted;         /* 1 if demoted EVERY -> LOSSY */
+    uint32_t evicted;         /* 1 if evicted by the producer */
+    uint64_t cursor;          /* last frame seq it consumed */
+    uint64_t lag;             /* head - cursor */
+    uint64_t acquired;
+    uint64_t released;        /* released intact */
+    uint64_t dropped;
+    uint64_t torn;            /* releases that returned -75 */
+    uint64_t attached_ns;     /* CLOCK_MONOTONIC at attach */
+    uint64_t latency[ZINC_LAT_BUCKETS]; /* publish -> acquire, log2 ns */
+} zinc_consumer_stats;
+
+typedef struct zinc_ring_stats {
+    uint64_t generation;
+    uint64_t head;            /* last published seq */
+    uint32_t slot_count;
+    uint32_t max_consumers;
+    uint64_t slot_size;
+    uint64_t ring_bytes;      /* size of the shared-memory object */
+    uint32_t producer_state;  /* 0 creating, 1 open, 2 closed */
+    uint32_t producer_alive;  /* 1 if its liveness lock is held */
+    int32_t  producer_pid;
+    uint32_t consumers;       /* entries in use (alive or not yet reclaimed) */
+    uint64_t published;
+    uint64_t aborted;
+    uint64_t blocked_ns;      /* time spent waiting for EVERY consumers */
+    uint64_t blocked_claims;  /* claims that had to wait */
+    uint64_t evicted;         /* dead EVERY consumers evicted */
+    uint64_t demoted;         /* slow EVERY consumers demoted */
+    uint64_t created_ns;      /* CLOCK_MONOTONIC at create */
+    uint64_t last_publish_ns;
+    uint32_t flags;
+    uint32_t stream_fourcc;
+    uint64_t reserved[6];
+} zinc_ring_stats;
+
+/* Read ring `name`'s counters without attaching (read-only mapping). Fills
+ * *rs, and up to `cap` entries of `cs` (may be NULL) with the consumer
+ * entries in use; *n_out (may be NULL) gets their number.
+ * Returns 0, -22, -2, -1, -74. */
+ZINC_API int zinc_ring_stats_read(const char *name, zinc_ring_stats *rs,
+                                  zinc_consumer_stats *cs, uint32_t cap, uint32_t *n_out);
+
+/* Remove ring `name` if its producer is gone (closed, dead, half-made):
+ * 0 removed, -17 live producer, -2 missing, -74 not a ring. */
+ZINC_API int zinc_ring_remove_stale(const char *name);
+
+/* Bytes of shared memory a ring with this configuration needs (0 if the
+ * configuration is invalid). */
+ZINC_API uint64_t zinc_ring_size(const zinc_ring_config *cfg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZINC_RING_H */

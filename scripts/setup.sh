@@ -1,0 +1,37 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Installs every build, test and benchmark dependency of zinc from Debian
+# packages. Idempotent: quiet and fast when everything is already there.
+# Usage (as root): sh scripts/setup.sh
+set -eu
+
+PKGS="meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev llvm
+libcriterion-dev libbenchmark-dev
+spin gnuplot-nox
+python3 python3-numpy python3-pytest
+iceoryx libiceoryx-binding-c-dev libiceoryx-posh-dev
+util-linux procps strace"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages:$missing" >&2
+    echo "setup: run this script as root (or: sudo apt-get install$missing)" >&2
+    exit 1
+fi
+
+echo "setup: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "setup: done"

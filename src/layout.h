@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * layout.h — the shared-memory wire formats: the Zinc region header and the
+ * frame ring's parts. Only fixed-width integers and offsets, never pointers.
+ * Every offset is pinned with _Static_assert; docs/layout.md describes the
+ * same bytes for other languages and tests/test-layout.c pins them again.
+ *
+ * Little-endian, native alignment. Atomic fields are plain integers of the
+ * same size to any other language.
+ */
+#ifndef ZINC_LAYOUT_H
+#define ZINC_LAYOUT_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Region header (upstream Zinc, 64 bytes at offset 0) ----------------- */
+
+#define ZINC_REGION_MAGIC 0x5A494E435F524547ull /* bytes 47 45 52 5F 43 4E 49 5A */
+#define ZINC_REGION_V1 1
+#define ZINC_REGION_V2 2
+#define ZINC_FLAG_OWNER_CLOSED 0x1u
+
+struct zinc_hdr {
+    _Atomic uint64_t magic;       /* published last (release), read first (acquire) */
+    uint16_t version;             /* 1: data at 64; 2: data at one page */
+    _Atomic uint16_t flags;       /* bit 0: owner closed (our extension) */
+    _Atomic uint32_t notify_seq;  /* notify counter and futex word */
+    uint64_t capacity;            /* usable data bytes */
+    _Atomic uint32_t ref_count;   /* open handles, 1 at create */
+    _Atomic int32_t owner_pid;    /* creator's pid (diagnostic) */
+    uint64_t created_at;          /* Unix time in ns */
+    uint64_t name_hash;           /* FNV-1a 64 of the bare name */
+    _Atomic uint64_t ring_head;   /* reserved by upstream, 0 */
+    _Atomic uint64_t ring_tail;   /* reserved by upstream, 0 */
+};
+
+_Static_assert(offsetof(struct zinc_hdr, magic) == 0, "magic");
+_Static_assert(offsetof(struct zinc_hdr, version) == 8, "version");
+_Static_assert(offsetof(struct zinc_hdr, flags) == 10, "flags");
+_Static_assert(offsetof(struct zinc_hdr, notify_seq) == 12, "notify_seq");
+_Static_assert(offsetof(struct zinc_hdr, capacity) == 16, "capacity");
+_Static_assert(offsetof(struct zinc_hdr, ref_count) == 24, "ref_count");
+_Static_assert(offsetof(struct zinc_hdr, owner_pid) == 28, "owner_pid");
+_Static_assert(offsetof(struct zinc_hdr, created_at) == 32, "created_at");
+_Static_assert(offsetof(struct zinc_hdr, name_hash) == 40, "name_hash");
+_Static_assert(offsetof(struct zinc_hdr, ring_head) == 48, "ring_head");
+_Static_assert(offsetof(struct zinc_hdr, ring_tail) == 56, "ring_tail");
+_Static_assert(sizeof(struct zinc_hdr) == 64, "header is 64 bytes");
+_Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4 &&
+                   sizeof(_Atomic uint16_t) == 2,
+               "atomics have the size of their integers");
+
+/* ---- Frame ring (in the data area of a version-2 region) ----------------- */
+/*
+ * All ring offsets are relative to the ring base = the region's data area,
+ * which starts one page into the object (version-2 region), so the base is
+ * page-aligned and payload offsets that are page multiples are page-aligned
+ * absolute addresses.
+ *
+ *   [ctl 1024 B][consumer table: max_consumers x 512 B][descriptors:
+ *    slot_count x 192 B][pad to page][payloads: slot_count x slot_stride]
+ */
+
+#define ZR_MAGIC 0x474E4952434E495Aull /* "ZINCRING" as little-endian bytes */
+#define ZR_LAYOUT_VERSION 1u
+#define ZR_LINE 128 /* separation of producer- and consumer-written words:
+                       two 64-byte lines, against the adjacent-line prefetcher */
+
+enum zr_prod_state { ZR_CREATING = 0, ZR_OPEN = 1, ZR_CLOSED = 2 };
+enum zr_cons_state { ZR_FREE = 0, ZR_ATTACHING = 1, ZR_ACTIVE = 2 };
+
+/* Liveness tokens: OFD write locks on single bytes of the object. Byte 0 is
+ * the producer's; byte 1 + i is consumer entry i's. */
+#define ZR_TOKEN_PRODUCER 0u
+#define ZR_TOKEN_CONSUMER(i) (1u + (uint64_t)(i))
+
+/* Frame descriptor words (also the stream descriptor). */
+enum {
+    ZD_SEQ = 0,
+    ZD_SIZE,
+    ZD_TIMESTAMP,
+    ZD_PUBLISH,
+    ZD_DTYPE,      /* code | bits << 8 | lanes << 16 | (uint64)ndim << 32 */
+    ZD_OFFSET,
+    ZD_SHAPE,      /* 4 words */
+    ZD_STRIDES = ZD_SHAPE + 4, /* 4 words */
+    ZD_FOURCC_FLAGS = ZD_STRIDES + 4, /* fourcc | (uint64)flags << 32 */
+    ZD_USER,       /* 8 words = 64 bytes */
+    ZD_WORDS = ZD_USER + 8,
+};
+
+struct zr_desc {
+    /* Seqlock: 0 never written; 2*seq - 1 while the producer owns the slot
+     * for frame `seq`; 2*seq once frame `seq` is published. */
+    _Atomic uint64_t lock;
+    _Atomic uint64_t w[ZD_WORDS];
+};
+_Static_assert(sizeof(struct zr_desc) == 192, "descriptor is 192 bytes");
+
+struct zr_ctl {
+    /* line 0: geometry, written once before magic, read-only afterwards */
+    _Atomic uint64_t magic;
+    uint32_t layout_version;
+    uint32_t ctl_size;
+    uint64_t generation;
+    uint64_t ring_bytes;
+    uint32_t slot_count;
+    uint32_t max_consumers;
+    uint64_t slot_size;
+    uint64_t slot_stride;
+    uint64_t off_consumers;
+    uint64_t off_descs;
+    uint64_t off_payloads;
+    uint32_t consumer_size;
+    uint32_t desc_size;
+    uint32_t flags;
+    uint32_t spin_ns;
+    uint64_t demote_after_ns;
+    uint64_t created_ns;
+    uint8_t pad0[ZR_LINE - 112];
+
+    /* line 1: producer-written, read by every consumer on every acquire */
+    _Atomic uint64_t head;       /* last published seq, 0 = none */
+    _Atomic uint32_t pub_futex;  /* (uint32)head: consumers sleep on it */
+    _Atomic uint32_t prod_state; /* zr_prod_state */
+    uint8_t pad1[ZR_LINE - 16];
+
+    /* line 2: consumer-written, read by the producer */
+    _Atomic uint32_t cons_waiters; /* consumers inside the sleep protocol */
+    _Atomic uint32_t every_epoch;  /* bumped when an EVERY consumer attaches */
+    _Atomic uint32_t hi_water;     /* 1 + highest consumer entry ever used */
+    uint8_t pad2[ZR_LINE - 12];
+
+    /* line 3: the producer's sleep on EVERY consumers */
+    _Atomic uint32_t space_futex;  /* bumped by releases that wake the producer */
+    _Atomic uint32_t prod_waiting; /* producer inside the sleep protocol */
+    uint8_t pad3[ZR_LINE - 8];
+
+    /* line 4: producer identity and counters (producer-written, cold) */
+    _Atomic int32_t prod_pid;
+    uint32_t pad4a;
+    _Atomic uint64_t prod_start_ns; /* process start, Unix ns (diagnostic) */
+    _Atomic uint64_t published;
+    _Atomic uint64_t aborted;
+    _Atomic uint64_t blocked_ns;
+    _Atomic uint64_t blocked_claims;
+    _Atomic uint64_t evicted;
+    _Atomic uint64_t demoted;
+    _Atomic uint64_t last_publish_ns;
+    uint8_t pad4[ZR_LINE - 72];
+
+    /* lines 5-6: stream descriptor (lock = 2 * n once set n times) */
+    struct zr_desc stream;
+    uint8_t pad5[2 * ZR_LINE - sizeof(struct zr_desc)];
+
+    uint8_t pad_end[1024 - 7 * ZR_LINE];
+};
+
+_Static_assert(offsetof(struct zr_ctl, magic) == 0, "ring magic");
+_Static_assert(offsetof(struct zr_ctl, demote_after_ns) == 96, "geometry");
+_Static_assert(offsetof(struct zr_ctl, created_ns) == 104, "geometry");
+_Static_assert(offsetof(struct zr_ctl, head) == 1 * ZR_LINE, "head line");
+_Static_assert(offsetof(struct zr_ctl, pub_futex) == 1 * ZR_LINE + 8, "pub_futex");
+_Static_assert(offsetof(struct zr_ctl, prod_state) == 1 * ZR_LINE + 12, "prod_state");
+_Static_assert(offsetof(struct zr_ctl, cons_waiters) == 2 * ZR_LINE, "consumer line");
+_Static_assert(offsetof(struct zr_ctl, space_futex) == 3 * ZR_LINE, "space line");
+_Static_assert(offsetof(struct zr_ctl, prod_pid) == 4 * ZR_LINE, "producer line");
+_Static_assert(offsetof(struct zr_ctl, last_publish_ns) == 4 * ZR_LINE + 64, "counters");
+_Static_assert(offsetof(struct zr_ctl, stream) == 5 * ZR_LINE, "stream descriptor");
+_Static_assert(sizeof(struct zr_ctl) == 1024, "control block is 1024 bytes");
+
+#define ZR_HIST 32
+
+struct zr_cons {
+    /* line 0: consumer-written, read by the producer (cursor) and tools */
+    _Atomic uint64_t cursor;     /* last seq consumed (EVERY: released) */
+    _Atomic uint32_t state;      /* zr_cons_state */
+    _Atomic uint32_t req_mode;   /* mode asked for at attach */
+    _Atomic uint64_t acquired;
+    _Atomic uint64_t released;
+    _Atomic uint64_t dropped;
+    _Atomic uint64_t torn;
+    _Atomic int32_t pid;
+    uint32_t pad0a;
+    _Atomic uint64_t attached_ns;
+    uint8_t pad0[ZR_LINE - 64];
+
+    /* line 1: producer-written */
+    _Atomic uint32_t mode;       /* mode in force (LOSSY after demotion/eviction) */
+    _Atomic uint32_t demoted;
+    _Atomic uint32_t evicted;
+    uint8_t pad1[ZR_LINE - 12];
+
+    /* lines 2-3: consumer-written latency histogram, publish -> acquire */
+    _Atomic uint64_t latency[ZR_HIST];
+};
+
+_Static_assert(offsetof(struct zr_cons, cursor) == 0, "cursor");
+_Static_assert(offsetof(struct zr_cons, attached_ns) == 56, "attached_ns");
+_Static_assert(offsetof(struct zr_cons, mode) == ZR_LINE, "producer-written line");
+_Static_assert(offsetof(struct zr_cons, latency) == 2 * ZR_LINE, "histogram");
+_Static_assert(sizeof(struct zr_cons) == 512, "consumer entry is 512 bytes");
+
+#endif /* ZINC_LAYOUT_H */
