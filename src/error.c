@@ -7,6 +7,9 @@
 #include "private.h"
 
 static _Thread_local char last_error[512];
+/* Points at last_error or at a static string (the cheap path for codes that
+ * hot polling loops return, -11 and -110). */
+static _Thread_local const char *last_msg;
 
 int zinc__fail(int code, const char *fmt, ...)
 {
@@ -14,17 +17,24 @@ int zinc__fail(int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(last_error, sizeof(last_error), fmt, ap);
     va_end(ap);
+    last_msg = last_error;
+    return code;
+}
+
+int zinc__fail_static(int code, const char *msg)
+{
+    last_msg = msg;
     return code;
 }
 
 void zinc__clear_error(void)
 {
-    last_error[0] = '\0';
+    last_msg = "";
 }
 
 ZINC_API const char *zinc_last_error(void)
 {
-    return last_error;
+    return last_msg ? last_msg : "";
 }
 
 ZINC_API const char *zinc_strerror(int32_t code)

@@ -28,6 +28,8 @@
 
 /* error.c: record a detailed message for this thread, return `code`. */
 ZINC_HIDDEN int zinc__fail(int code, const char *fmt, ...) ZINC_PRINTF(2, 3);
+/* Same with a static message: no formatting, for hot paths (-11, -110). */
+ZINC_HIDDEN int zinc__fail_static(int code, const char *msg);
 ZINC_HIDDEN void zinc__clear_error(void);
 
 /* shm.c */
