@@ -95,7 +95,9 @@ struct zinc_consumer {
     uint64_t held_seq;
     void *held_data;
     uint64_t held_slot;
-    uint32_t spin_ns;
+    uint32_t spin_ns;       /* configured ceiling of the spin phase */
+    uint32_t spin_cur;      /* adaptive: halves after each sleep, doubles
+                               when frames keep arriving within the spin */
     uint64_t last_live_check;
     uint64_t acquired, released, dropped, torn;
 };
@@ -962,6 +964,7 @@ ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consu
     c->idx = (uint32_t)idx;
     c->mode = c->req_mode = mode;
     c->spin_ns = ctl->spin_ns <= 10000000u ? ctl->spin_ns : DEFAULT_SPIN_NS;
+    c->spin_cur = c->spin_ns;
 
     /* Initialise the entry; relaxed stores ordered by the seq_cst store of
      * ACTIVE below (which the producer's scan reads with acquire). */
@@ -1150,6 +1153,7 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
     uint64_t start = 0, deadline = UINT64_MAX;
     uint32_t mismatches = 0;
     uint64_t last_head = 0;
+    bool slept = false;
 
     for (uint64_t spins = 0;; spins++) {
         if (c->mode == ZINC_EVERY)
@@ -1159,8 +1163,13 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
         uint64_t want = want_for(c, head);
         if (want) {
             int r = try_take(c, want, f);
-            if (likely(r == 0))
+            if (likely(r == 0)) {
+                /* Adaptive spin: a frame that came while we spun says
+                 * spinning pays off for this stream. */
+                if (start && !slept && c->spin_cur < c->spin_ns)
+                    c->spin_cur = c->spin_cur * 2 < c->spin_ns ? c->spin_cur * 2 : c->spin_ns;
                 return ZINC_OK;
+            }
             if (r < 0)
                 return r;
             /* Overwritten (r == 1) is normal for LOSSY/LATEST: go round with
@@ -1176,6 +1185,18 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
                                   "head %llu (corrupted ring)",
                                   m->name, (unsigned long long)want, (unsigned long long)head);
             }
+            /* The timeout still holds while we chase a fast producer (or a
+             * hostile writer that keeps moving head). */
+            if ((spins & 1023) == 1023 && timeout_ns >= 0) {
+                uint64_t t = now_ns();
+                if (start == 0)
+                    start = t;
+                if (t - start >= (uint64_t)timeout_ns)
+                    return timeout_ns == 0
+                               ? zinc__fail_static(ZINC_EAGAIN, "no intact frame yet")
+                               : zinc__fail_static(ZINC_ETIMEDOUT, "no intact frame within "
+                                                                   "the timeout");
+            }
             zinc__cpu_relax();
             continue;
         }
@@ -1189,17 +1210,21 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
         }
         if (timeout_ns == 0)
             return zinc__fail_static(ZINC_EAGAIN, "no new frame");
-        if (start == 0) {
+        if (start == 0)
             start = now;
-            if (timeout_ns > 0)
-                deadline = now + (uint64_t)timeout_ns;
-        }
+        if (timeout_ns > 0 && deadline == UINT64_MAX)
+            deadline = start + (uint64_t)timeout_ns;
         if (now >= deadline)
             return zinc__fail_static(ZINC_ETIMEDOUT, "no new frame within the timeout");
-        if (now - start < c->spin_ns) {
+        if (!slept && now - start < c->spin_cur) {
             for (int i = 0; i < 32; i++)
                 zinc__cpu_relax();
             continue;
+        }
+        if (!slept) {
+            slept = true;
+            /* The spin did not pay off: spin less next time (floor 1 us). */
+            c->spin_cur = c->spin_cur / 2 > 1000 ? c->spin_cur / 2 : 1000;
         }
         /* Sleep protocol, consumer side (W1..W5 in docs/design.md). */
         /* W1 seq_cst: totally ordered with publish's fence P2. */
