@@ -80,6 +80,8 @@ struct zinc_producer {
     uint32_t spin_ns;
     uint64_t demote_after_ns;
     uint64_t last_live_check;
+    uint64_t blocked_seq;   /* frame whose claim has been blocked ... */
+    uint64_t blocked_since; /* ... since then, across claim calls (demotion) */
     uint64_t published, blocked_ns, blocked_claims, evicted, demoted, aborted;
 };
 
@@ -683,6 +685,13 @@ static int wait_for_slot(struct zinc_producer *p, uint64_t n, int64_t timeout_ns
     uint64_t deadline = timeout_ns < 0 ? UINT64_MAX : start + (uint64_t)timeout_ns;
     int r = ZINC_OK;
     bool counted = false;
+    /* Demotion counts the time frame n has been blocked across calls, so a
+     * producer that polls (timeout 0) or retries short timeouts demotes too. */
+    if (p->blocked_seq != n) {
+        p->blocked_seq = n;
+        p->blocked_since = start;
+    }
+    uint64_t bstart = p->blocked_since;
 
     uint64_t now = start;
     for (uint64_t spins = 0;; spins++) {
@@ -690,7 +699,7 @@ static int wait_for_slot(struct zinc_producer *p, uint64_t n, int64_t timeout_ns
             now = now_ns();
         /* Liveness and demotion first, so that a poll with timeout 0 also
          * evicts a dead consumer (at most every LIVENESS_PERIOD_NS). */
-        bool demote = p->demote_after_ns && now - start >= p->demote_after_ns;
+        bool demote = p->demote_after_ns && now - bstart >= p->demote_after_ns;
         if (demote || now - p->last_live_check >= LIVENESS_PERIOD_NS) {
             p->last_live_check = now;
             unblock_scan(p, n, demote);
@@ -730,9 +739,9 @@ static int wait_for_slot(struct zinc_producer *p, uint64_t n, int64_t timeout_ns
         }
         uint64_t left = deadline - now;
         uint64_t nap = LIVENESS_PERIOD_NS;
-        if (p->demote_after_ns && p->demote_after_ns > now - start &&
-            p->demote_after_ns - (now - start) < nap)
-            nap = p->demote_after_ns - (now - start) + 1;
+        if (p->demote_after_ns && p->demote_after_ns > now - bstart &&
+            p->demote_after_ns - (now - bstart) < nap)
+            nap = p->demote_after_ns - (now - bstart) + 1;
         if (left < nap)
             nap = left;
         zinc__futex_wait(&ctl->space_futex, v, (int64_t)nap); /* Q4 */
@@ -1043,8 +1052,9 @@ static bool producer_gone(struct zinc_consumer *c, uint64_t now, bool force)
     return zinc__token_held(c->m.fd, ZR_TOKEN_PRODUCER) == 0;
 }
 
-/* Pick the frame to read given head, or 0 if nothing is there for us. */
-static uint64_t want_for(const struct zinc_consumer *c, uint64_t head)
+/* Pick the frame to read given head, or 0 if nothing is there for us.
+ * `floor` (LOSSY) is the first frame not yet found overwritten in this call. */
+static uint64_t want_for(const struct zinc_consumer *c, uint64_t head, uint64_t floor)
 {
     if (head <= c->cursor)
         return 0;
@@ -1053,12 +1063,15 @@ static uint64_t want_for(const struct zinc_consumer *c, uint64_t head)
         return head;
     case ZINC_LOSSY: {
         uint64_t want = c->cursor + 1;
-        /* The oldest frame the producer cannot be overwriting right now:
-         * it may be claiming head + 1, whose slot holds head + 1 - slots. */
+        /* More than a ring behind: the oldest frame still in the ring is
+         * head + 1 - slots (its slot may be under claim for head + 1; then
+         * try_take finds it odd and `floor` moves past it). */
         uint64_t slots = c->m.g.slot_count;
-        if (head + 2 > slots && want < head + 2 - slots)
-            want = head + 2 - slots;
-        return want;
+        if (head + 1 > slots && want < head + 1 - slots)
+            want = head + 1 - slots;
+        if (want < floor)
+            want = floor;
+        return want <= head ? want : head;
     }
     default:
         return c->cursor + 1;
@@ -1153,6 +1166,7 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
     uint64_t start = 0, deadline = UINT64_MAX;
     uint32_t mismatches = 0;
     uint64_t last_head = 0;
+    uint64_t floor = 0;
     bool slept = false;
 
     for (uint64_t spins = 0;; spins++) {
@@ -1160,7 +1174,7 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
             check_demotion(c);
         /* Acquire: pairs with publish's release store of head (P1). */
         uint64_t head = atomic_load_explicit(&ctl->head, memory_order_acquire);
-        uint64_t want = want_for(c, head);
+        uint64_t want = want_for(c, head, floor);
         if (want) {
             int r = try_take(c, want, f);
             if (likely(r == 0)) {
@@ -1172,6 +1186,8 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
             }
             if (r < 0)
                 return r;
+            if (r == 1 && c->mode == ZINC_LOSSY)
+                floor = want + 1; /* lapped: try the next one, not the same */
             /* Overwritten (r == 1) is normal for LOSSY/LATEST: go round with
              * a fresh head. For EVERY it means demotion/eviction (flags are
              * re-read at the top). A lock below 2*want (r == 2) is a store
@@ -1204,7 +1220,7 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
         uint64_t now = now_ns();
         if (producer_gone(c, now, false)) {
             /* Drain first: re-read head after seeing the state. */
-            if (want_for(c, atomic_load_explicit(&ctl->head, memory_order_acquire)))
+            if (want_for(c, atomic_load_explicit(&ctl->head, memory_order_acquire), 0))
                 continue;
             return zinc__fail_static(ZINC_EPIPE, "producer gone and nothing left to read");
         }
@@ -1233,7 +1249,7 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
         uint32_t v = atomic_load_explicit(&ctl->pub_futex, memory_order_seq_cst);
         /* W3 */
         uint64_t h = atomic_load_explicit(&ctl->head, memory_order_seq_cst);
-        if (!want_for(c, h) &&
+        if (!want_for(c, h, 0) &&
             atomic_load_explicit(&ctl->prod_state, memory_order_seq_cst) == ZR_OPEN &&
             !(c->mode == ZINC_EVERY &&
               (atomic_load_explicit(&c->e->demoted, memory_order_relaxed) ||
@@ -1248,7 +1264,7 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
         atomic_fetch_sub_explicit(&ctl->cons_waiters, 1, memory_order_release);
         /* A sleeper re-checks the producer's token every period. */
         if (producer_gone(c, now_ns(), false) &&
-            !want_for(c, atomic_load_explicit(&ctl->head, memory_order_acquire)))
+            !want_for(c, atomic_load_explicit(&ctl->head, memory_order_acquire), 0))
             return zinc__fail_static(ZINC_EPIPE, "producer gone and nothing left to read");
     }
 }

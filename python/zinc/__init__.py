@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: MIT
+"""zinc — Python adapter for the zinc shared-memory library (ctypes, no build).
+
+Regions (upstream Zinc's model)::
+
+    with zinc.Region.create("my-data", 4096) as r:
+        a = r.numpy(np.float32)      # zero-copy view of the data area
+        a[:] = 1.0
+        r.notify()
+
+Frame rings::
+
+    with zinc.Consumer.open("cam0", zinc.Mode.LATEST) as c:
+        for frame in c:              # until the producer is gone
+            with frame:              # released on exit; TornFrame if overwritten
+                img = frame.numpy()  # typed from the descriptor, read-only, no copy
+
+The shared library is found through $ZINC_LIB, else build/src/libzinc.so in
+the source tree this package sits in, else the system's libzinc.so.0.
+See docs/python.md.
+"""
+from . import _lib
+from ._lib import (FOURCC_GREY, FOURCC_NV12, FOURCC_PC32F, FOURCC_RAW, FOURCC_RGB24,
+                   FOURCC_RGBA32, FRAME_DEMOTED, FRAME_DISCONTINUITY, FRAME_END_OF_STREAM,
+                   FRAME_KEYFRAME, fourcc, fourcc_str)
+from .errors import (BadMessage, Busy, Corrupted, Exists, FrameReleased, FrameTooLarge,
+                     InvalidArgument, NoSpace, NotFound, PermissionDenied, ProducerGone,
+                     Timeout, TornFrame, WouldBlock, ZincError)
+from .region import Region, RegionInfo, SharedRegion, inspect, name_hash, unlink
+from .ring import (Consumer, ConsumerStats, Frame, Mode, Producer, RingConfig, RingStats,
+                   ring_remove_stale, ring_size, ring_stats)
+from .tensor import Tensor
+
+library_path = _lib.path
+
+
+def version():
+    """The upstream C ABI version the library implements, as (major, minor)."""
+    v = _lib.zinc_version()
+    return (v >> 16, v & 0xFFFF)
+
+
+def strerror(code):
+    return _lib.strerror(code)
+
+
+def last_error():
+    return _lib.last_error()
+
+
+__all__ = [
+    "Region", "SharedRegion", "RegionInfo", "inspect", "unlink", "name_hash",
+    "Producer", "Consumer", "Frame", "Mode", "RingConfig", "RingStats", "ConsumerStats",
+    "ring_stats", "ring_remove_stale", "ring_size", "Tensor",
+    "ZincError", "PermissionDenied", "NotFound", "WouldBlock", "Busy", "Exists",
+    "InvalidArgument", "NoSpace", "ProducerGone", "Corrupted", "BadMessage", "TornFrame",
+    "FrameTooLarge", "Timeout", "FrameReleased",
+    "FOURCC_RAW", "FOURCC_GREY", "FOURCC_RGB24", "FOURCC_RGBA32", "FOURCC_NV12",
+    "FOURCC_PC32F", "FRAME_KEYFRAME", "FRAME_DISCONTINUITY", "FRAME_END_OF_STREAM",
+    "FRAME_DEMOTED", "fourcc", "fourcc_str", "version", "strerror", "last_error",
+    "library_path",
+]
