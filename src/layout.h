@@ -150,7 +150,8 @@ struct zr_ctl {
     _Atomic uint64_t evicted;
     _Atomic uint64_t demoted;
     _Atomic uint64_t last_publish_ns;
-    uint8_t pad4[ZR_LINE - 72];
+    _Atomic uint64_t published_bytes;
+    uint8_t pad4[ZR_LINE - 80];
 
     /* lines 5-6: stream descriptor (lock = 2 * n once set n times) */
     struct zr_desc stream;
@@ -169,6 +170,7 @@ _Static_assert(offsetof(struct zr_ctl, cons_waiters) == 2 * ZR_LINE, "consumer l
 _Static_assert(offsetof(struct zr_ctl, space_futex) == 3 * ZR_LINE, "space line");
 _Static_assert(offsetof(struct zr_ctl, prod_pid) == 4 * ZR_LINE, "producer line");
 _Static_assert(offsetof(struct zr_ctl, last_publish_ns) == 4 * ZR_LINE + 64, "counters");
+_Static_assert(offsetof(struct zr_ctl, published_bytes) == 4 * ZR_LINE + 72, "counters");
 _Static_assert(offsetof(struct zr_ctl, stream) == 5 * ZR_LINE, "stream descriptor");
 _Static_assert(sizeof(struct zr_ctl) == 1024, "control block is 1024 bytes");
 

@@ -82,7 +82,7 @@ struct zinc_producer {
     uint64_t last_live_check;
     uint64_t blocked_seq;   /* frame whose claim has been blocked ... */
     uint64_t blocked_since; /* ... since then, across claim calls (demotion) */
-    uint64_t published, blocked_ns, blocked_claims, evicted, demoted, aborted;
+    uint64_t published, published_bytes, blocked_ns, blocked_claims, evicted, demoted, aborted;
 };
 
 struct zinc_consumer {
@@ -338,10 +338,16 @@ static int map_existing(struct zr_map *m, int prot)
         half_made = magic == 0;
     }
     if (half_made) {
-        /* The creator takes the producer token right after shm_open, so
-         * the token tells a creation in progress from a dead creator. */
+        /* The creator takes the producer token right after shm_open, and
+         * before it sizes the object, so the token tells a creation in
+         * progress from a dead creator. Only an object that is still empty
+         * may be in the gap between shm_open and the token: count it as
+         * being created for 2 s. */
         int held = zinc__token_held(m->fd, ZR_TOKEN_PRODUCER);
-        if (held > 0)
+        uint64_t mtime = (uint64_t)st.st_mtim.tv_sec * NSEC + (uint64_t)st.st_mtim.tv_nsec;
+        bool young = size < sizeof(struct zinc_hdr) &&
+                     zinc__now_ns(CLOCK_REALTIME) < mtime + 2 * NSEC;
+        if (held > 0 || young)
             return zinc__fail_static(ZINC_EAGAIN, "ring is still being created: retry");
         return zinc__fail(ZINC_EPIPE, "ring '%s': its creator died before finishing it",
                           m->name);
@@ -384,6 +390,12 @@ static int retire_if_gone(const char *obj, const char *name)
         return zinc__fail(t, "ring '%s': lock: %s", name, strerror(-t));
     }
     int r = map_existing(&old, PROT_READ | PROT_WRITE);
+    if (r == ZINC_EAGAIN) {
+        /* An empty object a moment old: its creator may be between
+         * shm_open and taking its token. Not ours to remove. */
+        map_release(&old);
+        return zinc__fail(ZINC_EEXIST, "ring '%s' is being created by another process", name);
+    }
     if (r == ZINC_OK) {
         struct zr_ctl *ctl = old.ctl;
         /* seq_cst store + bump: sleepers of the old instance re-check the
@@ -480,6 +492,11 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
         r = zinc__shm_errno(errno, "producer_create", name);
         goto fail_free;
     }
+    struct stat st;
+    if (fstat(m->fd, &st) == 0) {
+        m->dev = st.st_dev;
+        m->ino = st.st_ino;
+    }
     /* Our liveness token, first thing: from now on openers can tell a
      * creation in progress (-11) from a dead creator (-32). */
     r = zinc__token_take(m->fd, ZR_TOKEN_PRODUCER);
@@ -520,11 +537,6 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
     if (cfg->flags & ZINC_RING_HUGEPAGES)
         (void)madvise(m->base, m->len, MADV_HUGEPAGE); /* best effort */
 #endif
-    struct stat st;
-    if (fstat(m->fd, &st) == 0) {
-        m->dev = st.st_dev;
-        m->ino = st.st_ino;
-    }
 
     /* Fill everything, then publish the ring magic, then the region magic
      * (both release). The object is fresh: zero everywhere else. */
@@ -576,10 +588,8 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
     return ZINC_OK;
 
 fail_unlink:
-    if (m->dev || m->ino)
-        zinc__unlink_if_same(m->obj, m->dev, m->ino);
-    else
-        shm_unlink(m->obj); /* ours: created with O_EXCL just above */
+    /* Only if the name is still ours: a replacer may have retired it. */
+    zinc__unlink_if_same(m->obj, m->dev, m->ino);
     map_release(m);
 fail_free:
     free(p);
@@ -823,8 +833,10 @@ ZINC_API int zinc_producer_publish(zinc_producer *p, zinc_frame *f)
     p->claimed = false;
     p->next_seq = n + 1;
     p->published++;
+    p->published_bytes += f->size;
     /* Relaxed counters: statistics, single writer, no ordering needed. */
     atomic_store_explicit(&ctl->published, p->published, memory_order_relaxed);
+    atomic_store_explicit(&ctl->published_bytes, p->published_bytes, memory_order_relaxed);
     atomic_store_explicit(&ctl->last_publish_ns, pub, memory_order_relaxed);
     /* P2: seq_cst fence, totally ordered with the consumer's W1 RMW: either
      * the consumer's W3 sees head = n, or we see its waiter count here. */
@@ -1438,6 +1450,7 @@ ZINC_API int zinc_ring_stats_read(const char *name, zinc_ring_stats *rs, zinc_co
     rs->demoted = atomic_load_explicit(&ctl->demoted, memory_order_relaxed);
     rs->created_ns = ctl->created_ns;
     rs->last_publish_ns = atomic_load_explicit(&ctl->last_publish_ns, memory_order_relaxed);
+    rs->published_bytes = atomic_load_explicit(&ctl->published_bytes, memory_order_relaxed);
     rs->flags = ctl->flags;
     rs->stream_fourcc = (uint32_t)atomic_load_explicit(&ctl->stream.w[ZD_FOURCC_FLAGS],
                                                        memory_order_relaxed);

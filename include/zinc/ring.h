@@ -228,7 +228,8 @@ typedef struct zinc_ring_stats {
     uint64_t last_publish_ns;
     uint32_t flags;
     uint32_t stream_fourcc;
-    uint64_t reserved[6];
+    uint64_t published_bytes; /* sum of the sizes of published frames */
+    uint64_t reserved[5];
 } zinc_ring_stats;
 
 /* Read ring `name`'s counters without attaching (read-only mapping). Fills
