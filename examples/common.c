@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+#include "common.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+volatile sig_atomic_t ex_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    ex_stop = 1;
+}
+
+void ex_handle_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+uint64_t ex_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void ex_sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+                          .tv_nsec = (long)(ns % 1000000000u)};
+    nanosleep(&ts, NULL);
+}
+
+int ex_parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s || *s == '-')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int ex_parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int ex_parse_wxh(const char *s, uint32_t *w, uint32_t *h)
+{
+    unsigned a, b;
+    char tail;
+    if (sscanf(s, "%ux%u%c", &a, &b, &tail) != 2 || a == 0 || b == 0 || a > 16384 ||
+        b > 16384)
+        return -1;
+    *w = a;
+    *h = b;
+    return 0;
+}
+
+void ex_samples_add(ex_samples *s, uint64_t ns)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 1024;
+        uint64_t *v = realloc(s->v, cap * sizeof(*v));
+        if (!v)
+            return;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = ns;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+uint64_t ex_samples_pct(ex_samples *s, double p)
+{
+    if (s->n == 0)
+        return 0;
+    qsort(s->v, s->n, sizeof(*s->v), cmp_u64);
+    size_t i = (size_t)(p * (double)(s->n - 1) + 0.5);
+    return s->v[i < s->n ? i : s->n - 1];
+}
+
+void ex_samples_free(ex_samples *s)
+{
+    free(s->v);
+    memset(s, 0, sizeof(*s));
+}
+
+int ex_open_consumer(const char *prog, const char *name, zinc_delivery mode, double wait_s,
+                     zinc_consumer **out)
+{
+    uint64_t end = ex_now_ns() + (uint64_t)(wait_s * 1e9);
+    for (;;) {
+        int rc = zinc_consumer_open(name, mode, out);
+        if (rc == 0)
+            return 0;
+        /* -2: the producer has not created it yet; -11: it is creating it;
+         * -32: the name is left over from a producer that is gone (the next
+         * producer replaces it), or its creator is between shm_open and
+         * taking its liveness lock, which looks the same from here. */
+        bool retry = rc == ZINC_ENOENT || rc == ZINC_EAGAIN || rc == ZINC_EPIPE;
+        if (!retry || ex_stop || ex_now_ns() >= end) {
+            fprintf(stderr, "%s: cannot attach to ring '%s': %s (%d) %s\n", prog, name,
+                    zinc_strerror(rc), rc, zinc_last_error());
+            if (rc == ZINC_ENOENT)
+                fprintf(stderr, "%s: start the producer first (e.g. camera --name %s)\n", prog,
+                        name);
+            return rc;
+        }
+        ex_sleep_ns(10 * 1000 * 1000);
+    }
+}
+
+int ex_wait_consumers(const char *name, uint32_t n, double wait_s)
+{
+    uint64_t end = ex_now_ns() + (uint64_t)(wait_s * 1e9);
+    static zinc_consumer_stats cs[ZINC_RING_MAX_CONSUMERS];
+    while (!ex_stop) {
+        zinc_ring_stats rs;
+        uint32_t got = 0, alive = 0;
+        if (zinc_ring_stats_read(name, &rs, cs, ZINC_RING_MAX_CONSUMERS, &got) == 0) {
+            for (uint32_t i = 0; i < got && i < ZINC_RING_MAX_CONSUMERS; i++)
+                alive += cs[i].alive != 0;
+            if (alive >= n)
+                return 0;
+        }
+        if (ex_now_ns() >= end)
+            break;
+        ex_sleep_ns(5 * 1000 * 1000);
+    }
+    return ZINC_ETIMEDOUT;
+}
+
+int ex_image_from_frame(const zinc_frame *f, ex_image *img)
+{
+    const zinc_tensor *t = &f->tensor;
+    if (zinc_tensor_check(t, f->size) != 0 || t->dtype_code != ZINC_DTYPE_UINT ||
+        t->dtype_bits != 8 || t->dtype_lanes != 1)
+        return ZINC_EINVAL;
+    memset(img, 0, sizeof(*img));
+    img->base = (const uint8_t *)f->data + t->offset;
+    if (t->ndim == 2 && (f->fourcc == ZINC_FOURCC_GREY || f->fourcc == 0)) {
+        img->channels = 1;
+    } else if (t->ndim == 3 && (t->shape[2] == 3 || t->shape[2] == 4) && t->strides[2] == 1) {
+        img->channels = (uint32_t)t->shape[2];
+    } else {
+        return ZINC_EINVAL;
+    }
+    if (t->shape[0] == 0 || t->shape[1] == 0 || t->shape[0] > 65536 || t->shape[1] > 65536)
+        return ZINC_EINVAL;
+    img->height = (uint32_t)t->shape[0];
+    img->width = (uint32_t)t->shape[1];
+    img->row_stride = t->strides[0];
+    img->px_stride = t->strides[1];
+    return 0;
+}
+
+void ex_json_str(FILE *o, const char *s)
+{
+    fputc('"', o);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(o, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(o, "\\u%04x", c);
+        else
+            fputc(c, o);
+    }
+    fputc('"', o);
+}
+
+const char *ex_fourcc(uint32_t f, char buf[8])
+{
+    if (f == 0)
+        return strcpy(buf, "raw");
+    if (f == ZINC_FOURCC_RGBA32)
+        return strcpy(buf, "RGBA32");
+    if (f == ZINC_FOURCC_RGB24)
+        return strcpy(buf, "RGB24");
+    for (int i = 0; i < 4; i++) {
+        char c = (char)((f >> (8 * i)) & 0xff);
+        buf[i] = (c >= 0x20 && c < 0x7f) ? c : '?';
+    }
+    buf[4] = 0;
+    return buf;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the example programs: clocks, signals, argument
+ * parsing, latency percentiles, attaching with retry, reading an image out
+ * of a frame's tensor description. Kept small on purpose: each example
+ * should read as a real program, not as a framework. */
+#ifndef ZINC_EXAMPLES_COMMON_H
+#define ZINC_EXAMPLES_COMMON_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <zinc/ring.h>
+
+/* Set by SIGINT/SIGTERM once ex_handle_signals() ran. */
+extern volatile sig_atomic_t ex_stop;
+void ex_handle_signals(void);
+
+uint64_t ex_now_ns(void); /* CLOCK_MONOTONIC, the clock of timestamp_ns */
+void ex_sleep_ns(uint64_t ns);
+
+/* Strict parsers: 0 on success, -1 on garbage. */
+int ex_parse_u64(const char *s, uint64_t *out);
+int ex_parse_double(const char *s, double *out);
+int ex_parse_wxh(const char *s, uint32_t *w, uint32_t *h);
+
+/* A growing array of latency samples (ns). */
+typedef struct ex_samples {
+    uint64_t *v;
+    size_t n, cap;
+} ex_samples;
+void ex_samples_add(ex_samples *s, uint64_t ns);
+/* Sorts the samples; p in [0, 1]. 0 when empty. */
+uint64_t ex_samples_pct(ex_samples *s, double p);
+void ex_samples_free(ex_samples *s);
+
+/* Attach to `name`, retrying while it does not exist yet or is still being
+ * created, for up to wait_s seconds (or until ex_stop). Prints why on
+ * failure and returns the zinc code. */
+int ex_open_consumer(const char *prog, const char *name, zinc_delivery mode, double wait_s,
+                     zinc_consumer **out);
+
+/* Wait until `n` live consumers are attached to ring `name`. 0, or -110. */
+int ex_wait_consumers(const char *name, uint32_t n, double wait_s);
+
+/* An 8-bit image described by a frame: GREY (1 channel), RGB24 (3) or
+ * RGBA32 (4), any row/pixel strides. Filled only from a descriptor that
+ * passed zinc_tensor_check. */
+typedef struct ex_image {
+    const uint8_t *base;
+    uint32_t width, height, channels;
+    int64_t row_stride, px_stride;
+} ex_image;
+int ex_image_from_frame(const zinc_frame *f, ex_image *img);
+
+static inline const uint8_t *ex_px(const ex_image *img, uint32_t x, uint32_t y)
+{
+    return img->base + (int64_t)y * img->row_stride + (int64_t)x * img->px_stride;
+}
+
+/* Print s as a JSON string (quoted, escaped). */
+void ex_json_str(FILE *o, const char *s);
+
+/* "RGBA" style text for a fourcc. */
+const char *ex_fourcc(uint32_t fourcc, char buf[8]);
+
+#endif /* ZINC_EXAMPLES_COMMON_H */
