@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
  * least this often, so a dead peer is noticed within about 100 ms. */
 #define LIVENESS_PERIOD_NS 50000000ull
 #define DEFAULT_SPIN_NS 20000u
+#define MAX_SPIN_NS 10000000u /* 10 ms: beyond that, sleeping is always better */
 /* Bounded retries on a descriptor that does not match what head promises:
  * legitimately a transient (the producer's stores becoming visible), so a
  * persistent mismatch means corrupted shared memory. */
@@ -206,10 +208,101 @@ static int ring_validate(struct zr_map *m, uint64_t data_off, uint64_t data_len)
     return ZINC_OK;
 }
 
+/*
+ * One mapping per object per process. Every read/write handle of the same
+ * object in a process shares one mapping (refcounted), so that threads see
+ * the same addresses: this saves address space with many consumers, and it
+ * is what lets ThreadSanitizer watch the ring protocol between handles
+ * (it tracks addresses, and two mappings of one page would hide every race).
+ * Read-only mappings (statistics) are private to their call.
+ */
+struct map_entry {
+    dev_t dev;
+    ino_t ino;
+    size_t len;
+    uint8_t *base;
+    unsigned refs;
+    struct map_entry *next;
+};
+
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct map_entry *map_list;
+static pthread_once_t map_once = PTHREAD_ONCE_INIT;
+
+/* fork() while another thread holds map_lock would leave the child's copy
+ * locked forever: take it around fork. */
+static void map_prefork(void) { pthread_mutex_lock(&map_lock); }
+static void map_postfork(void) { pthread_mutex_unlock(&map_lock); }
+static void map_init(void) { pthread_atfork(map_prefork, map_postfork, map_postfork); }
+
+static uint8_t *map_shared(int fd, dev_t dev, ino_t ino, size_t len, int flags, int *err)
+{
+    pthread_once(&map_once, map_init);
+    pthread_mutex_lock(&map_lock);
+    for (struct map_entry *e = map_list; e; e = e->next) {
+        if (e->dev == dev && e->ino == ino && e->len == len) {
+            e->refs++;
+            pthread_mutex_unlock(&map_lock);
+            return e->base;
+        }
+    }
+    /* Map through a fresh open file description of the same object, not
+     * through `fd`: a mapping keeps the description it was made from
+     * alive, and with it any OFD lock on it. Mapped through `fd`, our
+     * liveness token would outlive the handle for as long as another
+     * handle shares the mapping. */
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    int mfd = open(path, O_RDWR | O_CLOEXEC);
+    bool shareable = mfd >= 0;
+    uint8_t *base = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, shareable ? mfd : fd, 0);
+    *err = errno;
+    if (mfd >= 0)
+        close(mfd);
+    if (base == MAP_FAILED) {
+        pthread_mutex_unlock(&map_lock);
+        return NULL;
+    }
+    /* Without /proc the mapping pins `fd`: keep it private to the handle,
+     * which unmaps it when it closes. */
+    struct map_entry *e = shareable ? calloc(1, sizeof(*e)) : NULL;
+    if (e) {
+        e->dev = dev;
+        e->ino = ino;
+        e->len = len;
+        e->base = base;
+        e->refs = 1;
+        e->next = map_list;
+        map_list = e;
+    }
+    pthread_mutex_unlock(&map_lock);
+    return base;
+}
+
+static void map_unshare(uint8_t *base, size_t len)
+{
+    pthread_once(&map_once, map_init);
+    pthread_mutex_lock(&map_lock);
+    for (struct map_entry **pe = &map_list; *pe; pe = &(*pe)->next) {
+        struct map_entry *e = *pe;
+        if (e->base == base && e->len == len) {
+            if (--e->refs == 0) {
+                *pe = e->next;
+                free(e);
+                munmap(base, len);
+            }
+            pthread_mutex_unlock(&map_lock);
+            return;
+        }
+    }
+    pthread_mutex_unlock(&map_lock);
+    munmap(base, len); /* not shared (read-only, or registry out of memory) */
+}
+
 static void map_release(struct zr_map *m)
 {
     if (m->base)
-        munmap(m->base, m->len);
+        map_unshare(m->base, m->len);
     if (m->fd >= 0)
         close(m->fd); /* drops every token this handle held */
     m->base = NULL;
@@ -325,11 +418,17 @@ static int map_existing(struct zr_map *m, int prot)
     uint64_t page = (uint64_t)zinc__page_size();
     bool half_made = size < sizeof(struct zinc_hdr);
     if (!half_made && size <= SIZE_MAX) {
-        m->base = mmap(NULL, (size_t)size, prot, MAP_SHARED, m->fd, 0);
-        if (m->base == MAP_FAILED) {
-            m->base = NULL;
-            return zinc__shm_errno(errno, "ring (mmap)", m->name);
+        int err = 0;
+        if (prot & PROT_WRITE) {
+            m->base = map_shared(m->fd, st.st_dev, st.st_ino, (size_t)size, MAP_SHARED, &err);
+        } else {
+            m->base = mmap(NULL, (size_t)size, prot, MAP_SHARED, m->fd, 0);
+            err = errno;
+            if (m->base == MAP_FAILED)
+                m->base = NULL;
         }
+        if (!m->base)
+            return zinc__shm_errno(err, "ring (mmap)", m->name);
         m->len = (size_t)size;
         /* Acquire pairs with the creator's release store of the region
          * magic (published last). */
@@ -526,10 +625,10 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
         goto fail_unlink;
     }
     int mflags = MAP_SHARED | ((cfg->flags & ZINC_RING_PREFAULT) ? MAP_POPULATE : 0);
-    m->base = mmap(NULL, (size_t)total, PROT_READ | PROT_WRITE, mflags, m->fd, 0);
-    if (m->base == MAP_FAILED) {
-        m->base = NULL;
-        r = zinc__shm_errno(errno, "ring (mmap)", name);
+    int merr = 0;
+    m->base = map_shared(m->fd, m->dev, m->ino, (size_t)total, mflags, &merr);
+    if (!m->base) {
+        r = zinc__shm_errno(merr, "ring (mmap)", name);
         goto fail_unlink;
     }
     m->len = (size_t)total;
@@ -582,7 +681,7 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
     if (r < 0)
         goto fail_unlink; /* cannot happen: we just wrote it */
     p->next_seq = 1;
-    p->spin_ns = ctl->spin_ns;
+    p->spin_ns = ctl->spin_ns <= MAX_SPIN_NS ? ctl->spin_ns : MAX_SPIN_NS;
     p->demote_after_ns = cfg->demote_after_ns;
     *out = p;
     return ZINC_OK;
@@ -705,7 +804,9 @@ static int wait_for_slot(struct zinc_producer *p, uint64_t n, int64_t timeout_ns
 
     uint64_t now = start;
     for (uint64_t spins = 0;; spins++) {
-        if ((spins & 63) == 0)
+        /* While spinning, read the clock every 64 turns; once sleeping,
+         * every turn (each may have slept up to LIVENESS_PERIOD_NS). */
+        if ((spins & 63) == 0 || now - start >= p->spin_ns)
             now = now_ns();
         /* Liveness and demotion first, so that a poll with timeout 0 also
          * evicts a dead consumer (at most every LIVENESS_PERIOD_NS). */
@@ -866,7 +967,7 @@ ZINC_API int zinc_producer_set_stream(zinc_producer *p, const zinc_frame *desc)
     if (!p || !desc)
         return zinc__fail(ZINC_EINVAL, "set_stream: NULL argument");
     if (desc->size > p->m.g.slot_size)
-        return zinc__fail(ZINC_EMSGSIZE, "set_stream: %llu bytes do not fit a %llu-byte slot",
+        return zinc__fail(ZINC_EINVAL, "set_stream: %llu bytes do not fit a %llu-byte slot",
                           (unsigned long long)desc->size, (unsigned long long)p->m.g.slot_size);
     if (desc->tensor.ndim && zinc_tensor_check(&desc->tensor, desc->size) < 0)
         return zinc__fail(ZINC_EINVAL, "set_stream: tensor does not fit %llu bytes",
@@ -980,11 +1081,20 @@ ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consu
                        name, m->g.max_consumers);
         goto fail;
     }
+    /* The ring's mapping options apply to every attach (best effort). */
+#ifdef MADV_POPULATE_READ
+    if (ctl->flags & ZINC_RING_PREFAULT)
+        (void)madvise(m->base, m->len, MADV_POPULATE_READ);
+#endif
+#ifdef MADV_HUGEPAGE
+    if (ctl->flags & ZINC_RING_HUGEPAGES)
+        (void)madvise(m->base, m->len, MADV_HUGEPAGE);
+#endif
     struct zr_cons *e = &m->cons[idx];
     c->e = e;
     c->idx = (uint32_t)idx;
     c->mode = c->req_mode = mode;
-    c->spin_ns = ctl->spin_ns <= 10000000u ? ctl->spin_ns : DEFAULT_SPIN_NS;
+    c->spin_ns = ctl->spin_ns <= MAX_SPIN_NS ? ctl->spin_ns : MAX_SPIN_NS;
     c->spin_cur = c->spin_ns;
 
     /* Initialise the entry; relaxed stores ordered by the seq_cst store of
@@ -1327,27 +1437,38 @@ ZINC_API int zinc_consumer_stream(zinc_consumer *c, zinc_frame *desc)
     if (!c || !desc)
         return zinc__fail(ZINC_EINVAL, "stream: NULL argument");
     struct zr_desc *d = &c->m.ctl->stream;
-    for (int tries = 0; tries < 1000; tries++) {
+    uint64_t start = 0;
+    for (uint64_t tries = 0;; tries++) {
         /* Acquire: pairs with set_stream's final release store. */
         uint64_t s1 = atomic_load_explicit(&d->lock, memory_order_acquire);
         if (s1 == 0)
             return zinc__fail_static(ZINC_EAGAIN, "no stream descriptor set");
-        if (s1 & 1) {
-            zinc__cpu_relax();
-            continue;
+        if (!(s1 & 1)) {
+            uint64_t w[ZD_WORDS];
+            desc_copy(d, w);
+            /* Acquire fence before the re-check, as for frames. */
+            atomic_thread_fence(memory_order_acquire);
+            if (atomic_load_explicit(&d->lock, memory_order_relaxed) == s1) {
+                memset(desc, 0, sizeof(*desc));
+                desc_decode(w, desc);
+                desc->seq = 0;
+                return desc_check(desc, c->m.g.slot_size, c->m.name);
+            }
         }
-        uint64_t w[ZD_WORDS];
-        desc_copy(d, w);
-        /* Acquire fence before the re-check, as for frames. */
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&d->lock, memory_order_relaxed) != s1)
-            continue;
-        memset(desc, 0, sizeof(*desc));
-        desc_decode(w, desc);
-        desc->seq = 0;
-        return desc_check(desc, c->m.g.slot_size, c->m.name);
+        /* An update in progress: retry. A writer stuck mid-update (dead,
+         * or hostile) must not hang us: after 100 ms answer -11 while the
+         * producer lives (retry later) and -74 once it is gone. */
+        if ((tries & 1023) == 1023) {
+            uint64_t now = now_ns();
+            if (!start)
+                start = now;
+            else if (now - start > 100000000ull)
+                return producer_gone(c, now, true)
+                           ? zinc__fail(ZINC_EBADMSG, "stream: descriptor left half-written")
+                           : zinc__fail_static(ZINC_EAGAIN, "stream: descriptor being updated");
+        }
+        zinc__cpu_relax();
     }
-    return zinc__fail(ZINC_EBADMSG, "stream: descriptor keeps changing (corrupted?)");
 }
 
 ZINC_API int zinc_consumer_config(const zinc_consumer *c, zinc_ring_config *cfg)

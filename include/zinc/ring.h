@@ -46,7 +46,7 @@ typedef struct zinc_ring_config {
     uint32_t max_consumers;   /* 0 = default (16); 1..256, exact */
     uint64_t slot_size;       /* max payload bytes per frame, > 0 */
     uint32_t flags;           /* ZINC_RING_*; 0 = defaults */
-    uint32_t spin_ns;         /* busy-wait before sleeping; 0 = default (20 us) */
+    uint32_t spin_ns;         /* busy-wait before sleeping; 0 = default (20 us), max 10 ms */
     uint64_t demote_after_ns; /* demote an EVERY consumer that blocks the producer
                                  longer than this to LOSSY; 0 = never */
     uint64_t reserved[6];     /* zero; keeps the struct's size fixed */
