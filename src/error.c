@@ -84,7 +84,8 @@ ZINC_API const char *zinc_strerror(int32_t code)
         return "too many open files: raise the fd limit (ulimit -n) or close handles";
     default:
         if (code < 0) {
-            const char *s = strerror(-code);
+            /* -INT32_MIN overflows: no errno is that large anyway. */
+            const char *s = code > -4096 ? strerror(-code) : NULL;
             return s ? s : "system error";
         }
         return "not an error code";

@@ -66,14 +66,20 @@ bool zinc__region_owner_gone(const struct zinc_hdr *hdr, uint64_t size, const st
     /* Acquire pairs with create's release store of magic: when we see it,
      * the rest of the header is complete. */
     uint64_t magic = atomic_load_explicit(&((struct zinc_hdr *)hdr)->magic, memory_order_acquire);
+    /* Relaxed: with magic set, the acquire above orders it; in a half-made
+     * region it is only a hint (create's early pwrite), checked against the
+     * process table below. */
     int32_t pid = atomic_load_explicit(&((struct zinc_hdr *)hdr)->owner_pid, memory_order_relaxed);
     if (magic != ZINC_REGION_MAGIC) {
-        /* Half-made: gone if its creator is dead, or (creator unknown) if
-         * it has not been finished within 2 s. */
+        /* Half-made: gone if its creator is dead (or its pid was reused by
+         * a process started after the object was sized), or (creator
+         * unknown) if it has not been finished within 2 s. */
         if (pid > 0)
-            return !zinc__pid_alive(pid, 0);
+            return !zinc__pid_alive(pid, mtime);
         return now > mtime + 2000000000ull;
     }
+    /* Relaxed: the owner-closed bit is only ever set, and orders nothing
+     * here; a stale read falls through to the pid check. */
     uint16_t flags = atomic_load_explicit(&((struct zinc_hdr *)hdr)->flags, memory_order_relaxed);
     if (flags & ZINC_FLAG_OWNER_CLOSED)
         return true;
@@ -139,26 +145,38 @@ ZINC_API int32_t zinc_create_ex(const char *name, uintptr_t capacity,
                           "page size (%ld) and fit in memory",
                           name, (unsigned long long)capacity, zinc__page_size());
 
-    int fd = -1;
+    int fd = -1, oerr = 0;
     for (int attempt = 0; attempt < 4; attempt++) {
         fd = shm_open(obj, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-        if (fd >= 0 || errno != EEXIST || !(flags & ZINC_CREATE_REPLACE_STALE))
+        oerr = errno; /* replace_if_stale below may change errno */
+        if (fd >= 0 || oerr != EEXIST || !(flags & ZINC_CREATE_REPLACE_STALE))
             break;
         r = replace_if_stale(obj, name);
         if (r < 0)
             return r;
     }
     if (fd < 0)
-        return zinc__shm_errno(errno, "create", name);
+        return zinc__shm_errno(oerr, "create", name);
 
     struct stat st;
     void *map = MAP_FAILED;
-    if (fstat(fd, &st) < 0) {
+    bool st_ok = fstat(fd, &st) == 0;
+    if (!st_ok) {
         r = zinc__fail(-errno, "create '%s': fstat: %s", name, strerror(errno));
         goto fail;
     }
     if (ftruncate(fd, (off_t)total) < 0) {
         r = zinc__shm_errno(errno, "create (ftruncate)", name);
+        goto fail;
+    }
+    /* Record our pid at once (the header proper comes after fallocate, which
+     * may take seconds for a large region): a concurrent create with
+     * REPLACE_STALE then sees a half-made region whose creator is alive and
+     * leaves it alone, instead of judging it abandoned by its age. The same
+     * value is stored again with the header. */
+    int32_t self = (int32_t)getpid();
+    if (pwrite(fd, &self, sizeof(self), offsetof(struct zinc_hdr, owner_pid)) != sizeof(self)) {
+        r = zinc__shm_errno(errno, "create (write)", name);
         goto fail;
     }
     /* Reserve the pages now: a full /dev/shm fails here with -28 instead of
@@ -220,7 +238,12 @@ fail:
     if (map != MAP_FAILED)
         munmap(map, (size_t)total);
     close(fd);
-    shm_unlink(obj); /* nothing half-made is left behind */
+    /* Nothing half-made is left behind, but only our own object: never a
+     * name someone replaced meanwhile. */
+    if (st_ok)
+        zinc__unlink_if_same(obj, st.st_dev, st.st_ino);
+    else
+        shm_unlink(obj);
     return r;
 }
 
@@ -321,6 +344,7 @@ ZINC_API int32_t zinc_open(const char *name, ZincHandle *out)
                                                     memory_order_relaxed));
     struct zinc_region *reg = calloc(1, sizeof(*reg));
     if (!reg) {
+        /* Relaxed: gives back the reference the CAS above just took. */
         atomic_fetch_sub_explicit(&hdr->ref_count, 1, memory_order_relaxed);
         r = zinc__fail(-ENOMEM, "open '%s': out of memory", name);
         goto fail;
@@ -371,6 +395,7 @@ ZINC_API void zinc_close(ZincHandle h)
          * which reads from our decrement's release sequence). */
         atomic_fetch_or_explicit(&hdr->flags, ZINC_FLAG_OWNER_CLOSED, memory_order_release);
     }
+    /* Relaxed: only the CAS loop's first guess; the CAS checks it. */
     uint32_t rc = atomic_load_explicit(&hdr->ref_count, memory_order_relaxed);
     bool last = false;
     while (rc != 0) {
@@ -382,6 +407,8 @@ ZINC_API void zinc_close(ZincHandle h)
             break;
         }
     }
+    /* Acquire: pairs with the owner's release fetch_or of the bit (also
+     * reached through the ref_count release sequence above). */
     if (last && (atomic_load_explicit(&hdr->flags, memory_order_acquire) & ZINC_FLAG_OWNER_CLOSED))
         zinc__unlink_if_same(reg->obj, reg->dev, reg->ino);
     munmap(hdr, reg->map_len);
@@ -448,6 +475,24 @@ ZINC_API int32_t zinc_unlink(const char *name)
     int r = zinc__obj_name(name, obj);
     if (r < 0)
         return r;
+    /* Remove the object the name refers to now, through the same locked
+     * check-and-unlink as every other remover, so that a straggler's close
+     * racing with us can never remove a region created after us. */
+    char path[ZINC_OBJ_NAME_MAX + 16];
+    snprintf(path, sizeof(path), "/dev/shm%s", obj);
+    for (int attempt = 0; attempt < 8; attempt++) {
+        struct stat st;
+        if (stat(path, &st) < 0)
+            break; /* gone (or no /dev/shm): let shm_unlink say */
+        r = zinc__unlink_if_same(obj, st.st_dev, st.st_ino);
+        if (r == 0)
+            return ZINC_OK;
+        if (r == -ENOENT)
+            return zinc__shm_errno(ENOENT, "unlink", name);
+        if (r != ZINC_EEXIST)
+            return zinc__shm_errno(-r, "unlink", name);
+        /* replaced between our stat and the check: unlink the new one */
+    }
     if (shm_unlink(obj) < 0)
         return zinc__shm_errno(errno, "unlink", name);
     return ZINC_OK;
@@ -458,6 +503,9 @@ static void fill_info(const struct zinc_hdr *h, uint64_t size, uint64_t data_off
 {
     memset(out, 0, sizeof(*out));
     struct zinc_hdr *hdr = (struct zinc_hdr *)h;
+    /* Relaxed loads: a diagnostic snapshot of counters that change at any
+     * time; the fixed fields were ordered by the caller's acquire load of
+     * magic (zinc__region_validate). */
     out->version = hdr->version;
     out->flags = atomic_load_explicit(&hdr->flags, memory_order_relaxed);
     out->notify_seq = atomic_load_explicit(&hdr->notify_seq, memory_order_relaxed);

@@ -1456,13 +1456,16 @@ ZINC_API int zinc_consumer_stream(zinc_consumer *c, zinc_frame *desc)
             }
         }
         /* An update in progress: retry. A writer stuck mid-update (dead,
-         * or hostile) must not hang us: after 100 ms answer -11 while the
-         * producer lives (retry later) and -74 once it is gone. */
+         * or hostile) must not hang us: after 1 s answer -11 while the
+         * producer lives (retry later) and -74 once it is gone. (The bound
+         * is generous because a reader preempted between its copy and its
+         * re-check, under a producer updating without pause, must not give
+         * up on an honest stream.) */
         if ((tries & 1023) == 1023) {
             uint64_t now = now_ns();
             if (!start)
                 start = now;
-            else if (now - start > 100000000ull)
+            else if (now - start > NSEC)
                 return producer_gone(c, now, true)
                            ? zinc__fail(ZINC_EBADMSG, "stream: descriptor left half-written")
                            : zinc__fail_static(ZINC_EAGAIN, "stream: descriptor being updated");

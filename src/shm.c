@@ -160,18 +160,46 @@ uint64_t zinc__shm_free_bytes(void)
     return (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
 }
 
+/* Byte of the object that removers of its name lock (beyond any token byte
+ * and beyond EOF, where locks are allowed). */
+#define UNLINK_LOCK_BYTE ((off_t)1 << 62)
+
 int zinc__unlink_if_same(const char *obj, dev_t dev, ino_t ino)
 {
+    /* Checking the name and unlinking it are two steps: between them
+     * another remover could unlink this object and a replacement take the
+     * name, which we would then remove. So every remover holds a write lock
+     * on the object itself across both steps: while we hold it, the name
+     * cannot move from this object to another (removing it needs the lock,
+     * a replacement needs the name free). */
     char path[ZINC_OBJ_NAME_MAX + 16];
     struct stat st;
     snprintf(path, sizeof(path), "/dev/shm%s", obj);
+    int fd = shm_open(obj, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0 && errno != EACCES)
+        return -errno;
+    if (fd >= 0) {
+        if (fstat(fd, &st) < 0 || st.st_dev != dev || st.st_ino != ino) {
+            close(fd);
+            return ZINC_EEXIST; /* the name refers to a replacement: keep it */
+        }
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
+                           .l_start = UNLINK_LOCK_BYTE, .l_len = 1};
+        while (fcntl(fd, F_OFD_SETLKW, &fl) < 0 && errno == EINTR)
+            ;
+    }
+    /* fd < 0: no write access, so no lock; unlinking is then most likely
+     * refused anyway (sticky /dev/shm). */
+    int r = 0;
     if (stat(path, &st) < 0)
-        return -errno;
-    if (st.st_dev != dev || st.st_ino != ino)
-        return ZINC_EEXIST; /* the name now refers to a replacement: keep it */
-    if (shm_unlink(obj) < 0)
-        return -errno;
-    return 0;
+        r = -errno;
+    else if (st.st_dev != dev || st.st_ino != ino)
+        r = ZINC_EEXIST;
+    else if (shm_unlink(obj) < 0)
+        r = -errno;
+    if (fd >= 0)
+        close(fd); /* drops the lock */
+    return r;
 }
 
 int zinc__shm_errno(int err, const char *what, const char *name)

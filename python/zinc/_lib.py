@@ -188,7 +188,8 @@ class zinc_ring_stats(ctypes.Structure):
         ("last_publish_ns", c_uint64),
         ("flags", c_uint32),
         ("stream_fourcc", c_uint32),
-        ("reserved", c_uint64 * 6),
+        ("published_bytes", c_uint64),
+        ("reserved", c_uint64 * 5),
     ]
 
 
