@@ -122,10 +122,10 @@ struct zr_ctl {
     uint64_t created_ns;
     uint8_t pad0[ZR_LINE - 112];
 
-    /* line 1: producer-written, read by every consumer on every acquire */
+    /* line 1: producer-written on every publish */
     _Atomic uint64_t head;       /* last published seq, 0 = none */
     _Atomic uint32_t pub_futex;  /* (uint32)head: consumers sleep on it */
-    _Atomic uint32_t prod_state; /* zr_prod_state */
+    uint32_t pad1a;
     uint8_t pad1[ZR_LINE - 16];
 
     /* line 2: consumer-written, read by the producer */
@@ -157,7 +157,11 @@ struct zr_ctl {
     struct zr_desc stream;
     uint8_t pad5[2 * ZR_LINE - sizeof(struct zr_desc)];
 
-    uint8_t pad_end[1024 - 7 * ZR_LINE];
+    /* line 7: producer state, written at create and close only, read by
+     * consumers on every empty poll: on a line of its own so that those
+     * polls do not pull the publish line across cores after each frame. */
+    _Atomic uint32_t prod_state; /* zr_prod_state */
+    uint8_t pad7[ZR_LINE - 4];
 };
 
 _Static_assert(offsetof(struct zr_ctl, magic) == 0, "ring magic");
@@ -165,7 +169,7 @@ _Static_assert(offsetof(struct zr_ctl, demote_after_ns) == 96, "geometry");
 _Static_assert(offsetof(struct zr_ctl, created_ns) == 104, "geometry");
 _Static_assert(offsetof(struct zr_ctl, head) == 1 * ZR_LINE, "head line");
 _Static_assert(offsetof(struct zr_ctl, pub_futex) == 1 * ZR_LINE + 8, "pub_futex");
-_Static_assert(offsetof(struct zr_ctl, prod_state) == 1 * ZR_LINE + 12, "prod_state");
+_Static_assert(offsetof(struct zr_ctl, prod_state) == 7 * ZR_LINE, "prod_state line");
 _Static_assert(offsetof(struct zr_ctl, cons_waiters) == 2 * ZR_LINE, "consumer line");
 _Static_assert(offsetof(struct zr_ctl, space_futex) == 3 * ZR_LINE, "space line");
 _Static_assert(offsetof(struct zr_ctl, prod_pid) == 4 * ZR_LINE, "producer line");

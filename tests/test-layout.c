@@ -79,7 +79,7 @@ Test(layout, control_block)
     /* line 1: producer-written, hot */
     cr_expect_eq(offsetof(struct zr_ctl, head), 128);
     cr_expect_eq(offsetof(struct zr_ctl, pub_futex), 136);
-    cr_expect_eq(offsetof(struct zr_ctl, prod_state), 140);
+    cr_expect_eq(offsetof(struct zr_ctl, prod_state), 896);
     /* line 2: consumer-written */
     cr_expect_eq(offsetof(struct zr_ctl, cons_waiters), 256);
     cr_expect_eq(offsetof(struct zr_ctl, every_epoch), 260);
@@ -276,10 +276,10 @@ Test(layout, live_ring_bytes)
     cr_expect_eq((R + off_pay) % page, 0, "payloads page-aligned in the file");
     cr_expect_eq(stride % page, 0);
 
-    /* Line 1: head, pub_futex, prod_state. */
+    /* Line 1: head, pub_futex; line 7: prod_state. */
     cr_expect_eq(rd64(R + 128), 2, "head");
     cr_expect_eq(rd32(R + 136), 2, "pub_futex = (uint32)head");
-    cr_expect_eq(rd32(R + 140), ZR_OPEN, "prod_state");
+    cr_expect_eq(rd32(R + 896), ZR_OPEN, "prod_state");
     /* Line 2. */
     cr_expect_eq(rd32(R + 256), 0, "cons_waiters");
     cr_expect_eq(rd32(R + 260), 1, "every_epoch: one EVERY attach");
@@ -360,7 +360,7 @@ Test(layout, live_ring_bytes)
     cr_expect_eq(rd32(E + 8), ZR_FREE, "state FREE after close");
     zinc_producer_close(p);
     cr_expect(!token_held(0), "producer token dropped at close");
-    cr_expect_eq(rd32(R + 140), ZR_CLOSED, "prod_state CLOSED");
+    cr_expect_eq(rd32(R + 896), ZR_CLOSED, "prod_state CLOSED");
     cr_expect_eq(rd16(10) & ZINC_FLAG_OWNER_CLOSED, ZINC_FLAG_OWNER_CLOSED,
                  "region owner-closed bit");
     close(g_fd);

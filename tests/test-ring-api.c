@@ -18,7 +18,7 @@ static char g_name[160], g_name2[200];
 static void setup(void)
 {
     ru_name(g_name, sizeof(g_name), criterion_current_test->name);
-    snprintf(g_name2, sizeof(g_name2), "%s-b", g_name);
+    cr_assert_lt(snprintf(g_name2, sizeof(g_name2), "%s-b", g_name), (int)sizeof(g_name2));
     ru_cleanup(g_name);
     ru_cleanup(g_name2);
 }
