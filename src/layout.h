@@ -77,20 +77,25 @@ enum zr_cons_state { ZR_FREE = 0, ZR_ATTACHING = 1, ZR_ACTIVE = 2 };
 #define ZR_TOKEN_PRODUCER 0u
 #define ZR_TOKEN_CONSUMER(i) (1u + (uint64_t)(i))
 
-/* Frame descriptor words (also the stream descriptor). */
+/* Frame descriptor words (also the stream descriptor). The first 64-byte
+ * line holds the lock word and everything every frame needs; the tensor
+ * words (second line) are written and read only when ndim > 0, the user
+ * area (third line) only when ZD_HAS_USER is set: a raw frame without user
+ * data moves one descriptor line between cores, not three. */
 enum {
     ZD_SEQ = 0,
     ZD_SIZE,
     ZD_TIMESTAMP,
     ZD_PUBLISH,
-    ZD_DTYPE,      /* code | bits << 8 | lanes << 16 | (uint64)ndim << 32 */
+    ZD_DTYPE,        /* code | bits << 8 | lanes << 16 | (uint64)ndim << 32 */
     ZD_OFFSET,
-    ZD_SHAPE,      /* 4 words */
-    ZD_STRIDES = ZD_SHAPE + 4, /* 4 words */
-    ZD_FOURCC_FLAGS = ZD_STRIDES + 4, /* fourcc | (uint64)flags << 32 */
-    ZD_USER,       /* 8 words = 64 bytes */
+    ZD_FOURCC_FLAGS, /* fourcc | (uint64)flags << 32 | ZD_HAS_USER */
+    ZD_SHAPE,        /* 4 words, meaningful only when ndim > 0 */
+    ZD_STRIDES = ZD_SHAPE + 4, /* 4 words, idem */
+    ZD_USER = ZD_STRIDES + 4,  /* 8 words = 64 bytes, only with ZD_HAS_USER */
     ZD_WORDS = ZD_USER + 8,
 };
+#define ZD_HAS_USER (1ull << 48) /* in ZD_FOURCC_FLAGS: the user area is set */
 
 struct zr_desc {
     /* Seqlock: 0 never written; 2*seq - 1 while the producer owns the slot
@@ -99,6 +104,9 @@ struct zr_desc {
     _Atomic uint64_t w[ZD_WORDS];
 };
 _Static_assert(sizeof(struct zr_desc) == 192, "descriptor is 192 bytes");
+_Static_assert(8 + 8 * ZD_FOURCC_FLAGS < 64 && 8 + 8 * ZD_SHAPE == 64 &&
+                   8 + 8 * ZD_USER == 128,
+               "descriptor lines: core, tensor, user");
 
 struct zr_ctl {
     /* line 0: geometry, written once before magic, read-only afterwards */

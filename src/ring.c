@@ -325,34 +325,53 @@ static uint64_t random_u64(void)
 /* ---- descriptors ------------------------------------------------------------ */
 
 /* Producer: write frame f's descriptor words. Relaxed stores: the release
- * store of the slot's lock word (P1) orders them for readers. */
+ * store of the slot's lock word (P1) orders them for readers. The tensor
+ * and user lines are written only when used (see layout.h). */
 static void desc_store(struct zr_desc *d, const zinc_frame *f, uint64_t seq, uint64_t pub)
 {
     const zinc_tensor *t = &f->tensor;
-    uint64_t w[ZD_WORDS];
-    w[ZD_SEQ] = seq;
-    w[ZD_SIZE] = f->size;
-    w[ZD_TIMESTAMP] = f->timestamp_ns;
-    w[ZD_PUBLISH] = pub;
-    w[ZD_DTYPE] = (uint64_t)t->dtype_code | (uint64_t)t->dtype_bits << 8 |
-                  (uint64_t)t->dtype_lanes << 16 | (uint64_t)t->ndim << 32;
-    w[ZD_OFFSET] = t->offset;
-    for (int i = 0; i < 4; i++) {
-        w[ZD_SHAPE + i] = t->shape[i];
-        w[ZD_STRIDES + i] = (uint64_t)t->strides[i];
+    uint64_t user[ZINC_FRAME_USER_SIZE / 8], any = 0;
+    memcpy(user, f->user, sizeof(user));
+    for (int i = 0; i < ZINC_FRAME_USER_SIZE / 8; i++)
+        any |= user[i];
+    atomic_store_explicit(&d->w[ZD_SEQ], seq, memory_order_relaxed);
+    atomic_store_explicit(&d->w[ZD_SIZE], f->size, memory_order_relaxed);
+    atomic_store_explicit(&d->w[ZD_TIMESTAMP], f->timestamp_ns, memory_order_relaxed);
+    atomic_store_explicit(&d->w[ZD_PUBLISH], pub, memory_order_relaxed);
+    atomic_store_explicit(&d->w[ZD_DTYPE],
+                          (uint64_t)t->dtype_code | (uint64_t)t->dtype_bits << 8 |
+                              (uint64_t)t->dtype_lanes << 16 | (uint64_t)t->ndim << 32,
+                          memory_order_relaxed);
+    atomic_store_explicit(&d->w[ZD_OFFSET], t->offset, memory_order_relaxed);
+    atomic_store_explicit(&d->w[ZD_FOURCC_FLAGS],
+                          (uint64_t)f->fourcc | (uint64_t)(f->flags & 0xffffu) << 32 |
+                              (any ? ZD_HAS_USER : 0),
+                          memory_order_relaxed);
+    if (t->ndim) {
+        for (int i = 0; i < 4; i++) {
+            atomic_store_explicit(&d->w[ZD_SHAPE + i], t->shape[i], memory_order_relaxed);
+            atomic_store_explicit(&d->w[ZD_STRIDES + i], (uint64_t)t->strides[i],
+                                  memory_order_relaxed);
+        }
     }
-    w[ZD_FOURCC_FLAGS] = (uint64_t)f->fourcc | (uint64_t)(f->flags & 0xffffu) << 32;
-    memcpy(&w[ZD_USER], f->user, ZINC_FRAME_USER_SIZE);
-    for (int i = 0; i < ZD_WORDS; i++)
-        atomic_store_explicit(&d->w[i], w[i], memory_order_relaxed);
+    if (any)
+        for (int i = 0; i < ZINC_FRAME_USER_SIZE / 8; i++)
+            atomic_store_explicit(&d->w[ZD_USER + i], user[i], memory_order_relaxed);
 }
 
-/* Reader: copy the descriptor words. Relaxed loads; the caller brackets
- * them with the acquire load of lock and an acquire fence + re-load. */
+/* Reader: copy the descriptor words in use (the others are zeroed).
+ * Relaxed loads; the caller brackets them with the acquire load of lock and
+ * an acquire fence + re-load. */
 static void desc_copy(const struct zr_desc *d, uint64_t w[ZD_WORDS])
 {
-    for (int i = 0; i < ZD_WORDS; i++)
-        w[i] = atomic_load_explicit(&((struct zr_desc *)d)->w[i], memory_order_relaxed);
+    struct zr_desc *dd = (struct zr_desc *)d;
+    for (int i = 0; i < ZD_SHAPE; i++)
+        w[i] = atomic_load_explicit(&dd->w[i], memory_order_relaxed);
+    bool tensor = (w[ZD_DTYPE] >> 32) != 0, user = (w[ZD_FOURCC_FLAGS] & ZD_HAS_USER) != 0;
+    for (int i = ZD_SHAPE; i < ZD_USER; i++)
+        w[i] = tensor ? atomic_load_explicit(&dd->w[i], memory_order_relaxed) : 0;
+    for (int i = ZD_USER; i < ZD_WORDS; i++)
+        w[i] = user ? atomic_load_explicit(&dd->w[i], memory_order_relaxed) : 0;
 }
 
 static void desc_decode(const uint64_t w[ZD_WORDS], zinc_frame *f)

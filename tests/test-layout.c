@@ -149,9 +149,9 @@ Test(layout, descriptor)
     cr_expect_eq(ZD_PUBLISH, 3);
     cr_expect_eq(ZD_DTYPE, 4);
     cr_expect_eq(ZD_OFFSET, 5);
-    cr_expect_eq(ZD_SHAPE, 6);
-    cr_expect_eq(ZD_STRIDES, 10);
-    cr_expect_eq(ZD_FOURCC_FLAGS, 14);
+    cr_expect_eq(ZD_FOURCC_FLAGS, 6);
+    cr_expect_eq(ZD_SHAPE, 7);
+    cr_expect_eq(ZD_STRIDES, 11);
     cr_expect_eq(ZD_USER, 15);
     cr_expect_eq(ZD_WORDS, 23);
     cr_expect_eq(ZINC_FRAME_USER_SIZE, 64);
@@ -333,8 +333,12 @@ Test(layout, live_ring_bytes)
             cr_expect_eq(rd64(D + 8 + 8 * (ZD_STRIDES + (uint64_t)d)),
                          (uint64_t)s->tensor.strides[d]);
         }
+        uint64_t has_user = 0;
+        for (int i = 0; i < 64; i++)
+            has_user |= s->user[i];
         cr_expect_eq(rd64(D + 8 + 8 * ZD_FOURCC_FLAGS),
-                     (uint64_t)ZINC_FOURCC_RGB24 | (uint64_t)ZINC_FRAME_KEYFRAME << 32);
+                     (uint64_t)ZINC_FOURCC_RGB24 | (uint64_t)ZINC_FRAME_KEYFRAME << 32 |
+                         (has_user ? ZD_HAS_USER : 0));
         uint8_t user[64];
         cr_assert_eq(pread(g_fd, user, 64, (off_t)(D + 8 + 8 * ZD_USER)), 64);
         cr_expect_eq(memcmp(user, s->user, 64), 0, "user area");
