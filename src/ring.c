@@ -67,6 +67,8 @@ struct zr_map {
     uint64_t generation;
     dev_t dev;
     ino_t ino;
+    pid_t pid;              /* process that made the handle (see forked()) */
+    bool registered;        /* fd is in the fork registry */
     char obj[ZINC_OBJ_NAME_MAX];
     char name[ZINC_NAME_MAX + 1];
 };
@@ -229,11 +231,56 @@ static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct map_entry *map_list;
 static pthread_once_t map_once = PTHREAD_ONCE_INIT;
 
+/* Token descriptors of this process's open handles (under map_lock).
+ * Handles are not inherited across fork(): a child must not keep the
+ * parent's liveness tokens alive (an OFD lock lives as long as any copy of
+ * its descriptor), or a closed producer would look alive to a replacer for
+ * as long as the child runs. So a forked child closes its copies at once. */
+static int *tok_fds;
+static size_t tok_n, tok_cap;
+
 /* fork() while another thread holds map_lock would leave the child's copy
  * locked forever: take it around fork. */
 static void map_prefork(void) { pthread_mutex_lock(&map_lock); }
 static void map_postfork(void) { pthread_mutex_unlock(&map_lock); }
-static void map_init(void) { pthread_atfork(map_prefork, map_postfork, map_postfork); }
+static void map_child(void)
+{
+    for (size_t i = 0; i < tok_n; i++)
+        close(tok_fds[i]);
+    tok_n = 0;
+    pthread_mutex_unlock(&map_lock);
+}
+static void map_init(void) { pthread_atfork(map_prefork, map_postfork, map_child); }
+
+static void tok_register(int fd)
+{
+    pthread_once(&map_once, map_init);
+    pthread_mutex_lock(&map_lock);
+    if (tok_n == tok_cap) {
+        size_t cap = tok_cap ? 2 * tok_cap : 16;
+        int *n = realloc(tok_fds, cap * sizeof(*n));
+        if (n) {
+            tok_fds = n;
+            tok_cap = cap;
+        }
+    }
+    if (tok_n < tok_cap)
+        tok_fds[tok_n++] = fd;
+    pthread_mutex_unlock(&map_lock);
+}
+
+static void tok_unregister(int fd)
+{
+    pthread_once(&map_once, map_init);
+    pthread_mutex_lock(&map_lock);
+    for (size_t i = 0; i < tok_n; i++) {
+        if (tok_fds[i] == fd) {
+            tok_fds[i] = tok_fds[--tok_n];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&map_lock);
+}
 
 static uint8_t *map_shared(int fd, dev_t dev, ino_t ino, size_t len, int flags, int *err)
 {
@@ -299,11 +346,20 @@ static void map_unshare(uint8_t *base, size_t len)
     munmap(base, len); /* not shared (read-only, or registry out of memory) */
 }
 
+/* Is this handle used in a child forked after it was made? Its token
+ * descriptor was closed by map_child() then; touch nothing shared. */
+static bool forked(const struct zr_map *m)
+{
+    return m->pid != getpid();
+}
+
 static void map_release(struct zr_map *m)
 {
     if (m->base)
         map_unshare(m->base, m->len);
-    if (m->fd >= 0)
+    if (m->registered && !forked(m))
+        tok_unregister(m->fd);
+    if (m->fd >= 0 && !(m->registered && forked(m)))
         close(m->fd); /* drops every token this handle held */
     m->base = NULL;
     m->fd = -1;
@@ -416,6 +472,7 @@ static int check_name(const char *name, struct zr_map *m)
 {
     memset(m, 0, sizeof(*m));
     m->fd = -1;
+    m->pid = getpid();
     int r = zinc__obj_name(name, m->obj);
     if (r < 0)
         return r;
@@ -499,15 +556,26 @@ static int retire_if_gone(const char *obj, const char *name)
      * may retire it: a live producer, a creator mid-way, or a concurrent
      * replacer holds it and we back off with -17. */
     int t = zinc__token_take(old.fd, ZR_TOKEN_PRODUCER);
-    if (t == -EAGAIN) {
-        close(old.fd);
-        return zinc__fail(ZINC_EEXIST, "ring '%s' exists and its producer is alive", name);
-    }
-    if (t < 0) {
+    if (t < 0 && t != -EAGAIN) {
         close(old.fd);
         return zinc__fail(t, "ring '%s': lock: %s", name, strerror(-t));
     }
+    old.pid = getpid();
     int r = map_existing(&old, PROT_READ | PROT_WRITE);
+    if (t == -EAGAIN) {
+        /* Held: a live producer, a creator mid-way, a concurrent replacer,
+         * or a child its producer forked a moment ago that has not closed
+         * its copy of the descriptor yet. A ring whose producer *closed* is
+         * retired whatever its token says: a closed producer never comes
+         * back, and concurrent replacers are kept apart by the locked
+         * unlink and O_EXCL below. Acquire pairs with close's store. */
+        bool closed = r == ZINC_OK && atomic_load_explicit(&old.ctl->prod_state,
+                                                          memory_order_acquire) == ZR_CLOSED;
+        if (!closed) {
+            map_release(&old);
+            return zinc__fail(ZINC_EEXIST, "ring '%s' exists and its producer is alive", name);
+        }
+    }
     if (r == ZINC_EAGAIN) {
         /* An empty object a moment old: its creator may be between
          * shm_open and taking its token. Not ours to remove. */
@@ -623,6 +691,10 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
                        "token: %s", name, strerror(-r));
         goto fail_unlink;
     }
+    /* Leave the "empty object" state at once: openers give an empty object
+     * the benefit of the doubt for 2 s (its creator may not hold its token
+     * yet); a sized one with a free token is a dead creator's, now. */
+    (void)ftruncate(m->fd, (off_t)sizeof(struct zinc_hdr));
     /* Checked before anything is sized or mapped. */
     if (total > zinc__shm_free_bytes()) {
         r = no_space(name, total);
@@ -699,6 +771,8 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
     r = ring_validate(m, page, g.ring_bytes);
     if (r < 0)
         goto fail_unlink; /* cannot happen: we just wrote it */
+    tok_register(m->fd);
+    m->registered = true;
     p->next_seq = 1;
     p->spin_ns = ctl->spin_ns <= MAX_SPIN_NS ? ctl->spin_ns : MAX_SPIN_NS;
     p->demote_after_ns = cfg->demote_after_ns;
@@ -1034,6 +1108,12 @@ ZINC_API void zinc_producer_close(zinc_producer *p)
         return;
     struct zr_map *m = &p->m;
     struct zr_ctl *ctl = m->ctl;
+    if (forked(m)) {
+        /* A child's copy of its parent's handle: the ring is the parent's. */
+        map_release(m);
+        free(p);
+        return;
+    }
     if (p->claimed)
         zinc_producer_abort(p, NULL);
     /* seq_cst: after every publish (so a consumer that sees CLOSED sees the
@@ -1162,6 +1242,8 @@ ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consu
            !atomic_compare_exchange_weak_explicit(&m->hdr->ref_count, &rc, rc + 1,
                                                   memory_order_relaxed, memory_order_relaxed))
         ;
+    tok_register(m->fd);
+    m->registered = true;
     *out = c;
     return ZINC_OK;
 fail:
@@ -1564,6 +1646,11 @@ ZINC_API void zinc_consumer_close(zinc_consumer *c)
     struct zr_map *m = &c->m;
     struct zr_ctl *ctl = m->ctl;
     struct zr_cons *e = c->e;
+    if (forked(m)) {
+        map_release(m); /* a child's copy: the entry is the parent's */
+        free(c);
+        return;
+    }
     c->holding = false;
     /* Release: our last payload reads happen before the producer, which
      * skips FREE entries, overwrites anything. */

@@ -748,3 +748,97 @@ Test(ring_live, empty_object_young_then_stale)
     zinc_producer_close(p);
     cr_expect(!ru_exists(g_name));
 }
+
+/* Handles are not inherited across fork: a child forked while the producer
+ * is open (and still running) must not keep the producer's liveness token
+ * alive after the parent closes it, or no replacement could ever start. */
+Test(ring_live, forked_child_does_not_keep_producer_alive)
+{
+    skip_without_shm();
+    zinc_ring_config cfg = ru_cfg(4, 256);
+    zinc_producer *p = NULL;
+    cr_assert_eq(zinc_producer_create(g_name, &cfg, &p), 0);
+    int hold[2];
+    cr_assert_eq(pipe(hold), 0);
+    pid_t kid = fork();
+    cr_assert_geq(kid, 0);
+    if (kid == 0) {
+        /* Stay alive, holding whatever fork gave us, until the parent is done. */
+        char b;
+        close(hold[1]);
+        ssize_t n = read(hold[0], &b, 1);
+        (void)n;
+        zinc_producer_close(p); /* the child's copy: local clean-up only */
+        _exit(0);
+    }
+    close(hold[0]);
+    /* An attached consumer keeps the name after the producer closes, so the
+     * replacement below has to judge the old ring by its producer token. */
+    zinc_consumer *c = NULL;
+    cr_assert_eq(zinc_consumer_open(g_name, ZINC_LOSSY, &c), 0);
+    zinc_producer_close(p);
+    cr_assert(ru_exists(g_name));
+    zinc_producer *q = NULL;
+    int r = zinc_producer_create(g_name, &cfg, &q);
+    cr_expect_eq(r, 0, "replacement while the forked child lives: %d (%s)", r,
+                 zinc_last_error());
+    close(hold[1]);
+    int st;
+    cr_assert_eq(waitpid(kid, &st, 0), kid);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    /* The child's close did not touch the parent's (new) ring. */
+    cr_expect(ru_exists(g_name));
+    zinc_frame f;
+    cr_expect_eq(zinc_consumer_acquire(c, &f, 0), -32, "the old ring's consumer learns it");
+    zinc_consumer_close(c);
+    zinc_producer_close(q);
+}
+
+/* The same when the producer dies: its forked child (still running, not
+ * using zinc) must not hold the dead producer's token. The child signals
+ * through a pipe once it runs, i.e. after fork's child handlers. */
+Test(ring_live, forked_child_of_dead_producer_does_not_hold_token)
+{
+    skip_without_shm();
+    int up[2], hold[2];
+    cr_assert_eq(pipe(up), 0);
+    cr_assert_eq(pipe(hold), 0);
+    pid_t prod = fork();
+    cr_assert_geq(prod, 0);
+    if (prod == 0) {
+        zinc_ring_config cfg = ru_cfg(4, 256);
+        zinc_producer *p = NULL;
+        if (zinc_producer_create(g_name, &cfg, &p) != 0)
+            _exit(2);
+        pid_t kid = fork();
+        if (kid == 0) {
+            char b = 'k';
+            close(hold[1]);
+            if (write(up[1], &b, 1) != 1)
+                _exit(3);
+            ssize_t n = read(hold[0], &b, 1); /* until the test is done */
+            (void)n;
+            _exit(0);
+        }
+        char b = 'p';
+        if (kid < 0 || write(up[1], &b, 1) != 1)
+            _exit(4);
+        for (;;)
+            pause(); /* killed by the test */
+    }
+    close(up[1]);
+    close(hold[0]);
+    char got[2];
+    cr_assert_eq(read(up[0], &got[0], 1), 1);
+    cr_assert_eq(read(up[0], &got[1], 1), 1, "producer and its child are both up");
+    kill(prod, SIGKILL);
+    int st;
+    cr_assert_eq(waitpid(prod, &st, 0), prod);
+    zinc_ring_config cfg = ru_cfg(4, 256);
+    zinc_producer *q = NULL;
+    int r = zinc_producer_create(g_name, &cfg, &q);
+    cr_expect_eq(r, 0, "replacement while the dead producer's child lives: %d (%s)", r,
+                 zinc_last_error());
+    close(hold[1]); /* lets the orphaned grandchild exit */
+    zinc_producer_close(q);
+}
