@@ -27,6 +27,8 @@
 
 #include <zinc/zinc.h>
 
+#include "region-util.h"
+
 #define LONG_WAIT_MS 20000u /* a lost wake-up shows as -110 after this */
 
 static char name_buf[64];
@@ -43,25 +45,6 @@ static void cleanup(void)
         zinc_unlink(name_buf);
 }
 
-static void need_shm(void)
-{
-    if (access("/dev/shm", W_OK) != 0)
-        cr_skip_test("/dev/shm is not writable here");
-}
-
-/* fork() whose child dies with the test process: a failed assertion must
- * not leave a blocked waiter or owner behind. */
-static pid_t fork_child(void)
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(99);
-    }
-    return pid;
-}
 
 static uintptr_t page(void)
 {
