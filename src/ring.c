@@ -705,6 +705,20 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
                                               : zinc__shm_errno(errno, "ring (ftruncate)", name);
         goto fail_unlink;
     }
+    /* Map first (nothing is touched yet), so that the huge-page advice is
+     * in place before fallocate allocates the pages: advice given after
+     * would find them already allocated as small pages. */
+    int merr = 0;
+    m->base = map_shared(m->fd, m->dev, m->ino, (size_t)total, MAP_SHARED, &merr);
+    if (!m->base) {
+        r = zinc__shm_errno(merr, "ring (mmap)", name);
+        goto fail_unlink;
+    }
+    m->len = (size_t)total;
+#ifdef MADV_HUGEPAGE
+    if (cfg->flags & ZINC_RING_HUGEPAGES)
+        (void)madvise(m->base, m->len, MADV_HUGEPAGE); /* best effort */
+#endif
     /* Reserve every page now so that a full /dev/shm fails here, cleanly,
      * and never as a SIGBUS in the middle of a frame. */
     int fe = posix_fallocate(m->fd, 0, (off_t)total);
@@ -715,18 +729,17 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
         r = zinc__shm_errno(fe, "ring (fallocate)", name);
         goto fail_unlink;
     }
-    int mflags = MAP_SHARED | ((cfg->flags & ZINC_RING_PREFAULT) ? MAP_POPULATE : 0);
-    int merr = 0;
-    m->base = map_shared(m->fd, m->dev, m->ino, (size_t)total, mflags, &merr);
-    if (!m->base) {
-        r = zinc__shm_errno(merr, "ring (mmap)", name);
-        goto fail_unlink;
-    }
-    m->len = (size_t)total;
-#ifdef MADV_HUGEPAGE
-    if (cfg->flags & ZINC_RING_HUGEPAGES)
-        (void)madvise(m->base, m->len, MADV_HUGEPAGE); /* best effort */
+    if (cfg->flags & ZINC_RING_PREFAULT) {
+        /* Page-table entries now, so first touches leave the hot path. */
+#ifdef MADV_POPULATE_WRITE
+        if (madvise(m->base, m->len, MADV_POPULATE_WRITE) != 0)
 #endif
+        {
+            long pg = zinc__page_size();
+            for (size_t off = 0; off < m->len; off += (size_t)pg)
+                (void)*(volatile uint8_t *)(m->base + off);
+        }
+    }
 
     /* Fill everything, then publish the ring magic, then the region magic
      * (both release). The object is fresh: zero everywhere else. */
@@ -1488,8 +1501,20 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
         if (now >= deadline)
             return zinc__fail_static(ZINC_ETIMEDOUT, "no new frame within the timeout");
         if (!slept && now - start < c->spin_cur) {
-            for (int i = 0; i < 32; i++)
+            /* Spin on the word that announces our next frame (its slot's
+             * lock for EVERY/LOSSY, head for LATEST) and go round as soon
+             * as it moves, so a spinning acquire(-1) sees a frame as soon
+             * as a polling one does. Relaxed: only a hint; the loop's
+             * acquire loads re-read it. */
+            _Atomic uint64_t *word =
+                c->mode == ZINC_LATEST ? &ctl->head
+                                       : &m->descs[c->cursor & m->mask].lock;
+            uint64_t seen = atomic_load_explicit(word, memory_order_relaxed);
+            for (int i = 0; i < 32; i++) {
                 zinc__cpu_relax();
+                if (atomic_load_explicit(word, memory_order_relaxed) != seen)
+                    break;
+            }
             continue;
         }
         if (!slept) {
