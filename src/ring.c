@@ -1487,9 +1487,14 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
         /* Nothing for us. */
         uint64_t now = now_ns();
         if (producer_gone(c, now, false)) {
-            /* Drain first: re-read head after seeing the state. */
-            if (want_for(c, atomic_load_explicit(&ctl->head, memory_order_acquire), 0))
+            /* Drain first: re-read head after seeing the state. If head
+             * promises a frame the slot fast path did not see (possible
+             * only in a corrupted ring), take the head path from now on,
+             * whose retries are bounded; otherwise this would loop. */
+            if (want_for(c, atomic_load_explicit(&ctl->head, memory_order_acquire), 0)) {
+                use_head = true;
                 continue;
+            }
             return zinc__fail_static(ZINC_EPIPE, "producer gone and nothing left to read");
         }
         if (timeout_ns == 0)
