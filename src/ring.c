@@ -1410,6 +1410,11 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
         if (c->mode == ZINC_EVERY)
             check_demotion(c);
         bool nothing_yet = false;
+        /* The word that announces our next frame, and its value as this
+         * turn saw it: the spin below waits for it to move from *this*
+         * value (re-reading it there could miss a publish in between). */
+        _Atomic uint64_t *watch = &ctl->head;
+        uint64_t watched = 0;
         if (c->mode != ZINC_LATEST && !floor) {
             /* Fast path: EVERY and LOSSY want cursor + 1, so look at its slot
              * directly rather than at head first. A spinning consumer then
@@ -1421,6 +1426,8 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
             const struct zr_desc *nd = &m->descs[(next - 1) & m->mask];
             uint64_t lk = atomic_load_explicit(&((struct zr_desc *)nd)->lock,
                                                memory_order_acquire);
+            watch = &((struct zr_desc *)nd)->lock;
+            watched = lk;
             /* Below 2*next: frame `next` is not published yet, so head
              * cannot be past it either (we would be lapped only with a
              * higher value): nothing for us, and no need to touch head's
@@ -1442,6 +1449,10 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
         /* Acquire: pairs with publish's release store of head (P1). */
         uint64_t head = nothing_yet ? c->cursor
                                     : atomic_load_explicit(&ctl->head, memory_order_acquire);
+        if (!nothing_yet) {
+            watch = &ctl->head;
+            watched = head;
+        }
         uint64_t want = want_for(c, head, floor);
         if (want) {
             int r = try_take(c, want, f);
@@ -1511,13 +1522,9 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
              * as it moves, so a spinning acquire(-1) sees a frame as soon
              * as a polling one does. Relaxed: only a hint; the loop's
              * acquire loads re-read it. */
-            _Atomic uint64_t *word =
-                c->mode == ZINC_LATEST ? &ctl->head
-                                       : &m->descs[c->cursor & m->mask].lock;
-            uint64_t seen = atomic_load_explicit(word, memory_order_relaxed);
             for (int i = 0; i < 32; i++) {
                 zinc__cpu_relax();
-                if (atomic_load_explicit(word, memory_order_relaxed) != seen)
+                if (atomic_load_explicit(watch, memory_order_relaxed) != watched)
                     break;
             }
             continue;
