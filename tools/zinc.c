@@ -435,6 +435,28 @@ static int parse_opts(int argc, char **argv, const char *allowed, struct opts *o
     return optind;
 }
 
+/* parse_opts plus the --help and usage-error handling every subcommand
+ * shares: operands must number between min_ops and max_ops (-1: any).
+ * Returns the index of the first operand, or -1 with *exit_code set (after
+ * printing the usage to stdout for --help, to stderr for an error). */
+static int parse_cmd(int argc, char **argv, const char *allowed, const char *usage,
+                     int min_ops, int max_ops, struct opts *o, int *exit_code)
+{
+    int first = parse_opts(argc, argv, allowed, o);
+    if (first >= 0 && o->help) {
+        fputs(usage, stdout);
+        *exit_code = EXIT_OKAY;
+        return -1;
+    }
+    int ops = first >= 0 ? argc - first : 0;
+    if (first < 0 || ops < min_ops || (max_ops >= 0 && ops > max_ops)) {
+        fputs(usage, stderr);
+        *exit_code = EXIT_USAGE;
+        return -1;
+    }
+    return first;
+}
+
 /* ---- zinc ls ------------------------------------------------------------------ */
 
 static const char usage_ls[] =
@@ -474,15 +496,10 @@ static void json_snapshot_summary(FILE *o, const struct snapshot *s)
 static int cmd_ls(int argc, char **argv)
 {
     struct opts o;
-    int first = parse_opts(argc, argv, "j", &o);
-    if (first < 0) {
-        fputs(usage_ls, stderr);
-        return EXIT_USAGE;
-    }
-    if (o.help) {
-        fputs(usage_ls, stdout);
-        return EXIT_OKAY;
-    }
+    int ec;
+    int first = parse_cmd(argc, argv, "j", usage_ls, 0, -1, &o, &ec);
+    if (first < 0)
+        return ec;
     char **names;
     size_t n;
     if (list_names(argv + first, argc - first, &names, &n) != 0)
@@ -717,15 +734,10 @@ static const char *bare_name(const char *arg)
 static int cmd_stat(int argc, char **argv)
 {
     struct opts o;
-    int first = parse_opts(argc, argv, "j", &o);
-    if (o.help && first >= 0) {
-        fputs(usage_stat, stdout);
-        return EXIT_OKAY;
-    }
-    if (first < 0 || first != argc - 1) {
-        fputs(usage_stat, stderr);
-        return EXIT_USAGE;
-    }
+    int ec;
+    int first = parse_cmd(argc, argv, "j", usage_stat, 1, 1, &o, &ec);
+    if (first < 0)
+        return ec;
     const char *name = bare_name(argv[first]);
     if (check_name_arg(name) != 0)
         return EXIT_USAGE;
@@ -924,12 +936,11 @@ static void top_json(const struct snapshot *s, const struct rates *r)
 static int cmd_top(int argc, char **argv)
 {
     struct opts o;
-    int first = parse_opts(argc, argv, "jicl", &o);
-    if (o.help && first >= 0) {
-        fputs(usage_top, stdout);
-        return EXIT_OKAY;
-    }
-    if (first < 0 || first != argc - 1 || (o.json && o.line)) {
+    int ec;
+    int first = parse_cmd(argc, argv, "jicl", usage_top, 1, 1, &o, &ec);
+    if (first < 0)
+        return ec;
+    if (o.json && o.line) {
         fputs(usage_top, stderr);
         return EXIT_USAGE;
     }
@@ -1040,15 +1051,10 @@ static int remove_gone(const struct snapshot *s)
 static int cmd_rm(int argc, char **argv)
 {
     struct opts o;
-    int first = parse_opts(argc, argv, "fj", &o);
-    if (o.help && first >= 0) {
-        fputs(usage_rm, stdout);
-        return EXIT_OKAY;
-    }
-    if (first < 0 || first >= argc) {
-        fputs(usage_rm, stderr);
-        return EXIT_USAGE;
-    }
+    int ec;
+    int first = parse_cmd(argc, argv, "fj", usage_rm, 1, -1, &o, &ec);
+    if (first < 0)
+        return ec;
     struct snapshot *s = malloc(sizeof(*s));
     if (!s)
         return EXIT_ERROR;
@@ -1121,15 +1127,10 @@ static int cmd_rm(int argc, char **argv)
 static int cmd_gc(int argc, char **argv)
 {
     struct opts o;
-    int first = parse_opts(argc, argv, "dj", &o);
-    if (o.help && first >= 0) {
-        fputs(usage_gc, stdout);
-        return EXIT_OKAY;
-    }
-    if (first < 0) {
-        fputs(usage_gc, stderr);
-        return EXIT_USAGE;
-    }
+    int ec;
+    int first = parse_cmd(argc, argv, "dj", usage_gc, 0, -1, &o, &ec);
+    if (first < 0)
+        return ec;
     char **names;
     size_t n;
     if (list_names(argv + first, argc - first, &names, &n) != 0)
@@ -1292,15 +1293,9 @@ static const char *container_kind(void)
 static int cmd_doctor(int argc, char **argv)
 {
     struct opts o;
-    int first = parse_opts(argc, argv, "sj", &o);
-    if (o.help && first >= 0) {
-        fputs(usage_doctor, stdout);
-        return EXIT_OKAY;
-    }
-    if (first < 0 || first != argc) {
-        fputs(usage_doctor, stderr);
-        return EXIT_USAGE;
-    }
+    int ec;
+    if (parse_cmd(argc, argv, "sj", usage_doctor, 0, 0, &o, &ec) < 0)
+        return ec;
     struct doctor d = {.json = o.json, .first = true, .worst = LV_OK};
     char b1[32], b2[32], b3[32], line[512];
     uint64_t need = o.size;
