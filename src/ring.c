@@ -1390,6 +1390,14 @@ static int try_take(struct zinc_consumer *c, uint64_t want, zinc_frame *f)
     return 0;
 }
 
+/* Adaptive spin: a frame that came while we spun (not after a sleep) says
+ * spinning pays off for this stream: spin longer next time. */
+static void took_frame(struct zinc_consumer *c, bool during_spin)
+{
+    if (during_spin && c->spin_cur < c->spin_ns)
+        c->spin_cur = c->spin_cur * 2 < c->spin_ns ? c->spin_cur * 2 : c->spin_ns;
+}
+
 ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t timeout_ns)
 {
     if (unlikely(!c || !f))
@@ -1431,15 +1439,14 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
             /* Below 2*next: frame `next` is not published yet, so head
              * cannot be past it either (we would be lapped only with a
              * higher value): nothing for us, and no need to touch head's
-             * line. `use_head` overrides this when the sleep check saw
-             * head disagree (only a corrupted ring can do that). */
+             * line. `use_head` overrides this for the rest of the call once
+             * head has shown a frame for us (a publish since our look, or a
+             * corrupted ring whose slots never agree with head). */
             nothing_yet = lk < 2 * next && !use_head;
             if (lk == 2 * next) {
                 int r = try_take(c, next, f);
                 if (likely(r == 0)) {
-                    if (start && !slept && c->spin_cur < c->spin_ns)
-                        c->spin_cur =
-                            c->spin_cur * 2 < c->spin_ns ? c->spin_cur * 2 : c->spin_ns;
+                    took_frame(c, start && !slept);
                     return ZINC_OK;
                 }
                 if (r < 0)
@@ -1457,10 +1464,7 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
         if (want) {
             int r = try_take(c, want, f);
             if (likely(r == 0)) {
-                /* Adaptive spin: a frame that came while we spun says
-                 * spinning pays off for this stream. */
-                if (start && !slept && c->spin_cur < c->spin_ns)
-                    c->spin_cur = c->spin_cur * 2 < c->spin_ns ? c->spin_cur * 2 : c->spin_ns;
+                took_frame(c, start && !slept);
                 return ZINC_OK;
             }
             if (r < 0)
@@ -1541,9 +1545,10 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
         uint32_t v = atomic_load_explicit(&ctl->pub_futex, memory_order_seq_cst);
         /* W3 */
         uint64_t h = atomic_load_explicit(&ctl->head, memory_order_seq_cst);
-        if (want_for(c, h, 0))
+        bool pending = want_for(c, h, 0) != 0;
+        if (pending)
             use_head = true; /* see the fast path above */
-        if (!want_for(c, h, 0) &&
+        if (!pending &&
             atomic_load_explicit(&ctl->prod_state, memory_order_seq_cst) == ZR_OPEN &&
             !(c->mode == ZINC_EVERY &&
               (atomic_load_explicit(&c->e->demoted, memory_order_relaxed) ||
