@@ -5,8 +5,29 @@
 #define ZINC_TESTS_REGION_UTIL_H
 
 #include <signal.h>
+#include <stdio.h>
 #include <sys/prctl.h>
 #include <unistd.h>
+
+#include <zinc/zinc.h>
+
+#ifdef REGION_TEST_PREFIX
+/* One region name per test: REGION_TEST_PREFIX + pid + tag, removed by
+ * cleanup() (the suite's .fini). */
+static char name_buf[64];
+
+static inline const char *tname(const char *tag)
+{
+    snprintf(name_buf, sizeof(name_buf), REGION_TEST_PREFIX "%d_%s", (int)getpid(), tag);
+    return name_buf;
+}
+
+static inline void cleanup(void)
+{
+    if (name_buf[0])
+        zinc_unlink(name_buf);
+}
+#endif
 
 static inline void need_shm(void)
 {

@@ -26,23 +26,11 @@
 
 #include <zinc/zinc.h>
 
+#define REGION_TEST_PREFIX "rl"
 #include "region-util.h"
 
 #define MAGIC 0x5A494E435F524547ull
 
-static char name_buf[64];
-
-static const char *tname(const char *tag)
-{
-    snprintf(name_buf, sizeof(name_buf), "rl%d_%s", (int)getpid(), tag);
-    return name_buf;
-}
-
-static void cleanup(void)
-{
-    if (name_buf[0])
-        zinc_unlink(name_buf);
-}
 
 
 static uintptr_t page(void)

@@ -27,23 +27,11 @@
 
 #include <zinc/zinc.h>
 
+#define REGION_TEST_PREFIX "rn"
 #include "region-util.h"
 
 #define LONG_WAIT_MS 20000u /* a lost wake-up shows as -110 after this */
 
-static char name_buf[64];
-
-static const char *tname(const char *tag)
-{
-    snprintf(name_buf, sizeof(name_buf), "rn%d_%s", (int)getpid(), tag);
-    return name_buf;
-}
-
-static void cleanup(void)
-{
-    if (name_buf[0])
-        zinc_unlink(name_buf);
-}
 
 
 static uintptr_t page(void)
