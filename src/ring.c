@@ -26,6 +26,7 @@
 
 #include <zinc/ring.h>
 
+#include "clock.h"
 #include "layout.h"
 #include "private.h"
 #include "region.h"
@@ -87,6 +88,7 @@ struct zinc_producer {
     uint64_t blocked_seq;   /* frame whose claim has been blocked ... */
     uint64_t blocked_since; /* ... since then, across claim calls (demotion) */
     uint64_t published, published_bytes, blocked_ns, blocked_claims, evicted, demoted, aborted;
+    struct zr_clock clk;    /* publish_ns */
 };
 
 struct zinc_consumer {
@@ -106,6 +108,7 @@ struct zinc_consumer {
                                when frames keep arriving within the spin */
     uint64_t last_live_check;
     uint64_t acquired, released, dropped, torn;
+    struct zr_clock clk;    /* the latency histogram's acquire time */
 };
 
 /* ---- geometry ------------------------------------------------------------ */
@@ -1026,7 +1029,7 @@ ZINC_API int zinc_producer_publish(zinc_producer *p, zinc_frame *f)
     struct zr_ctl *ctl = m->ctl;
     uint64_t slot = (n - 1) & m->mask;
     struct zr_desc *d = &m->descs[slot];
-    uint64_t pub = now_ns();
+    uint64_t pub = zinc__clock_now(&p->clk);
     f->publish_ns = pub;
     desc_store(d, f, n, pub);
     /* P1, release: pairs with the reader's acquire load of lock; a reader
@@ -1275,13 +1278,17 @@ static unsigned log2_bucket(uint64_t ns)
 
 /* Producer gone (closed, replaced, or dead)? Token checks are syscalls, so
  * they run at most every LIVENESS_PERIOD_NS unless `force`. */
-static bool producer_gone(struct zinc_consumer *c, uint64_t now, bool force)
+static bool producer_gone(struct zinc_consumer *c, bool force)
 {
     struct zr_ctl *ctl = c->m.ctl;
     /* Acquire: pairs with close's seq_cst store; a consumer that sees
      * CLOSED then reads the final head. */
     if (atomic_load_explicit(&ctl->prod_state, memory_order_acquire) != ZR_OPEN)
         return true;
+    /* The coarse clock (a few ns, jiffy resolution) is plenty for a 50 ms
+     * period, and keeps a precise clock read off a polling consumer's
+     * path. */
+    uint64_t now = zinc__now_ns(CLOCK_MONOTONIC_COARSE);
     if (!force && now - c->last_live_check < LIVENESS_PERIOD_NS)
         return false;
     c->last_live_check = now;
@@ -1365,7 +1372,7 @@ static int try_take(struct zinc_consumer *c, uint64_t want, zinc_frame *f)
         c->demote_pending = false;
     }
     struct zr_cons *e = c->e;
-    uint64_t now = now_ns();
+    uint64_t now = zinc__clock_now(&c->clk);
     uint64_t lat = now > f->publish_ns ? now - f->publish_ns : 0;
     unsigned b = log2_bucket(lat);
     /* Relaxed counters: we are their only writer; readers are statistics. */
@@ -1500,8 +1507,7 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
             continue;
         }
         /* Nothing for us. */
-        uint64_t now = now_ns();
-        if (producer_gone(c, now, false)) {
+        if (producer_gone(c, false)) {
             /* Drain first: re-read head after seeing the state. If head
              * promises a frame the slot fast path did not see (possible
              * only in a corrupted ring), take the head path from now on,
@@ -1514,6 +1520,7 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
         }
         if (timeout_ns == 0)
             return zinc__fail_static(ZINC_EAGAIN, "no new frame");
+        uint64_t now = now_ns();
         if (start == 0)
             start = now;
         if (timeout_ns > 0 && deadline == UINT64_MAX)
@@ -1562,7 +1569,7 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
          * synchronises on it. */
         atomic_fetch_sub_explicit(&ctl->cons_waiters, 1, memory_order_release);
         /* A sleeper re-checks the producer's token every period. */
-        if (producer_gone(c, now_ns(), false) &&
+        if (producer_gone(c, false) &&
             !want_for(c, atomic_load_explicit(&ctl->head, memory_order_acquire), 0))
             return zinc__fail_static(ZINC_EPIPE, "producer gone and nothing left to read");
     }
@@ -1643,7 +1650,7 @@ ZINC_API int zinc_consumer_stream(zinc_consumer *c, zinc_frame *desc)
             if (!start)
                 start = now;
             else if (now - start > NSEC)
-                return producer_gone(c, now, true)
+                return producer_gone(c, true)
                            ? zinc__fail(ZINC_EBADMSG, "stream: descriptor left half-written")
                            : zinc__fail_static(ZINC_EAGAIN, "stream: descriptor being updated");
         }
@@ -1707,7 +1714,7 @@ ZINC_API void zinc_consumer_close(zinc_consumer *c)
     }
     zinc__token_drop(m->fd, ZR_TOKEN_CONSUMER(c->idx));
     region_unref(m);
-    if (producer_gone(c, now_ns(), true) && !any_live_consumer(m, (int32_t)c->idx))
+    if (producer_gone(c, true) && !any_live_consumer(m, (int32_t)c->idx))
         zinc__unlink_if_same(m->obj, m->dev, m->ino);
     map_release(m);
     free(c);

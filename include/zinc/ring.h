@@ -97,7 +97,9 @@ typedef struct zinc_frame {
     uint64_t size;          /* bytes of payload */
     uint64_t seq;           /* 1-based frame number */
     uint64_t timestamp_ns;  /* producer's capture time, CLOCK_MONOTONIC; 0 = unknown */
-    uint64_t publish_ns;    /* CLOCK_MONOTONIC at publish (set by the library) */
+    uint64_t publish_ns;    /* CLOCK_MONOTONIC at publish (set by the library;
+                               read through the TSC where the kernel's clock is
+                               the TSC: within ~0.1 us, see docs/design.md) */
     uint64_t dropped;       /* consumer: frames skipped since last acquire */
     zinc_tensor tensor;     /* element type, shape and byte strides */
     uint32_t fourcc;        /* pixel/point format; 0 = raw bytes */
