@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <zinc/ring.h>
@@ -187,17 +186,13 @@ int main(int argc, char **argv)
         case O_HOLD: hold = true; break;
         case O_JSON: json = true; break;
         case O_QUIET: quiet = true; break;
-        default: fputs(usage, stderr); return 2;
+        default: return ex_usage_error(usage);
         }
-        if (bad) {
-            fprintf(stderr, "camera: bad value for --%s: '%s'\n", lo[c - O_NAME].name, optarg);
-            return 2;
-        }
+        if (bad)
+            return ex_bad_value("camera", lo, c, optarg);
     }
-    if (optind != argc) {
-        fputs(usage, stderr);
-        return 2;
-    }
+    if (optind != argc)
+        return ex_usage_error(usage);
 
     ex_handle_signals();
     zinc_ring_config cfg = {
@@ -244,9 +239,9 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    uint64_t period = fps > 0 ? (uint64_t)(1e9 / fps) : 0;
-    uint64_t start = ex_now_ns(), next = start, last_report = start;
-    uint64_t end = seconds > 0 ? start + (uint64_t)(seconds * 1e9) : UINT64_MAX;
+    ex_pacer pace;
+    ex_pacer_start(&pace, fps, seconds);
+    uint64_t last_report = pace.start;
     uint64_t sent = 0, blocked = 0, keyframes = 0;
     bool last = false;
     while (!last) {
@@ -266,8 +261,7 @@ int main(int argc, char **argv)
             break;
         }
         uint64_t captured = ex_now_ns();
-        last = ex_stop || (frames && sent + 1 >= frames) ||
-               (period ? next + period >= end : captured >= end);
+        last = ex_stop || (frames && sent + 1 >= frames) || ex_pacer_last(&pace, captured);
         struct canvas cv = {f.data, w, h, chans};
         memcpy(cv.px, bg.px, cfg.slot_size);
         draw_box(&cv, f.seq);
@@ -294,21 +288,13 @@ int main(int argc, char **argv)
         uint64_t now = ex_now_ns();
         if (!quiet && !json && now - last_report >= 1000000000u) {
             fprintf(stderr, "camera: %" PRIu64 " frames, %.1f fps\n", sent,
-                    (double)sent * 1e9 / (double)(now - start));
+                    (double)sent * 1e9 / (double)(now - pace.start));
             last_report = now;
         }
-        if (period && !last) {
-            next += period;
-            if (next + 4 * period < now)
-                next = now; /* far behind (machine busy): do not burst */
-            else if (next > now) {
-                struct timespec ts = {.tv_sec = (time_t)(next / 1000000000u),
-                                      .tv_nsec = (long)(next % 1000000000u)};
-                clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-            }
-        }
+        if (!last)
+            ex_pacer_wait(&pace, now);
     }
-    double elapsed = (double)(ex_now_ns() - start) / 1e9;
+    double elapsed = (double)(ex_now_ns() - pace.start) / 1e9;
 
     if (hold) {
         /* Keep the ring (and its counters) until whoever started us closes

@@ -189,12 +189,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'h': fputs(usage, stdout); return 0;
         case O_NAME: name = optarg; break;
-        case O_MODE:
-            if (!strcmp(optarg, "latest")) mode = ZINC_LATEST;
-            else if (!strcmp(optarg, "lossy")) mode = ZINC_LOSSY;
-            else if (!strcmp(optarg, "every")) mode = ZINC_EVERY;
-            else bad = 1;
-            break;
+        case O_MODE: bad = ex_parse_mode(optarg, &mode); break;
         case O_VOXEL: bad = ex_parse_double(optarg, &voxel) || voxel < 0.01; break;
         case O_FRAMES: bad = ex_parse_u64(optarg, &max_frames); break;
         case O_PLY: ply = optarg; break;
@@ -202,23 +197,18 @@ int main(int argc, char **argv)
         case O_WAIT: bad = ex_parse_double(optarg, &wait_s); break;
         case O_JSON: json = true; break;
         case O_QUIET: quiet = true; break;
-        default: fputs(usage, stderr); return 2;
+        default: return ex_usage_error(usage);
         }
-        if (bad) {
-            fprintf(stderr, "cloud-stats: bad value for --%s: '%s'\n", lo[c - O_NAME].name,
-                    optarg);
-            return 2;
-        }
+        if (bad)
+            return ex_bad_value("cloud-stats", lo, c, optarg);
     }
-    if (optind != argc) {
-        fputs(usage, stderr);
-        return 2;
-    }
+    if (optind != argc)
+        return ex_usage_error(usage);
     ex_handle_signals();
     zinc_consumer *cons = NULL;
     int rc = ex_open_consumer("cloud-stats", name, mode, wait_s, &cons);
     if (rc != 0)
-        return rc == ZINC_ENOENT ? 3 : 1;
+        return rc;
 
     struct voxset vs = {NULL, 0};
     struct stats st, last = {0};
@@ -249,7 +239,7 @@ int main(int argc, char **argv)
         if (export_now)
             ply_pts = copy_points(&f, &ply_n);
         uint64_t done = ex_now_ns();
-        uint64_t ts = f.timestamp_ns ? f.timestamp_ns : f.publish_ns;
+        uint64_t latency = ex_frame_latency(&f, done);
         if (zinc_consumer_release(cons, &f) == ZINC_EOVERFLOW) {
             torn++; /* overwritten while we read it: discard */
             if (export_now) {
@@ -263,7 +253,7 @@ int main(int argc, char **argv)
             points += st.n;
             voxels += st.voxels;
             last = st;
-            ex_samples_add(&lat, done > ts ? done - ts : 0);
+            ex_samples_add(&lat, latency);
         }
         if (!quiet && !json && done - last_report >= 1000000000u) {
             fprintf(stderr, "cloud-stats: sweep %" PRIu64 ": %" PRIu64 " points, %" PRIu64

@@ -75,6 +75,56 @@ int ex_parse_wxh(const char *s, uint32_t *w, uint32_t *h)
     return 0;
 }
 
+int ex_parse_mode(const char *s, zinc_delivery *out)
+{
+    if (!strcmp(s, "latest")) *out = ZINC_LATEST;
+    else if (!strcmp(s, "lossy")) *out = ZINC_LOSSY;
+    else if (!strcmp(s, "every")) *out = ZINC_EVERY;
+    else return -1;
+    return 0;
+}
+
+int ex_usage_error(const char *usage)
+{
+    fputs(usage, stderr);
+    return 2;
+}
+
+int ex_bad_value(const char *prog, const struct option *lo, int id, const char *arg)
+{
+    while (lo->name && lo->val != id)
+        lo++;
+    fprintf(stderr, "%s: bad value for --%s: '%s'\n", prog, lo->name ? lo->name : "?", arg);
+    return 2;
+}
+
+void ex_pacer_start(ex_pacer *pc, double rate, double seconds)
+{
+    pc->period = rate > 0 ? (uint64_t)(1e9 / rate) : 0;
+    pc->start = pc->next = ex_now_ns();
+    pc->end = seconds > 0 ? pc->start + (uint64_t)(seconds * 1e9) : UINT64_MAX;
+}
+
+bool ex_pacer_last(const ex_pacer *pc, uint64_t now)
+{
+    /* With a rate, the next frame would be due at next + period. */
+    return pc->period ? pc->next + pc->period >= pc->end : now >= pc->end;
+}
+
+void ex_pacer_wait(ex_pacer *pc, uint64_t now)
+{
+    if (!pc->period)
+        return;
+    pc->next += pc->period;
+    if (pc->next + 4 * pc->period < now) {
+        pc->next = now; /* far behind (machine busy): do not burst */
+    } else if (pc->next > now) {
+        struct timespec ts = {.tv_sec = (time_t)(pc->next / 1000000000u),
+                              .tv_nsec = (long)(pc->next % 1000000000u)};
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+    }
+}
+
 void ex_samples_add(ex_samples *s, uint64_t ns)
 {
     if (s->n == s->cap) {
@@ -128,10 +178,29 @@ int ex_open_consumer(const char *prog, const char *name, zinc_delivery mode, dou
             if (rc == ZINC_ENOENT)
                 fprintf(stderr, "%s: start the producer first (e.g. camera --name %s)\n", prog,
                         name);
-            return rc;
+            return rc == ZINC_ENOENT ? 3 : 1;
         }
         ex_sleep_ns(10 * 1000 * 1000);
     }
+}
+
+int ex_acquire(const char *prog, zinc_consumer *cons, zinc_frame *f, const char **why)
+{
+    /* Sleep in the library until a frame comes (or 200 ms pass, to notice
+     * Ctrl-C). */
+    int rc = zinc_consumer_acquire(cons, f, 200 * 1000 * 1000);
+    if (rc == ZINC_EPIPE)
+        *why = "producer gone";
+    else if (rc != 0 && rc != ZINC_ETIMEDOUT)
+        fprintf(stderr, "%s: acquire: %s (%d) %s\n", prog, zinc_strerror(rc), rc,
+                zinc_last_error());
+    return rc;
+}
+
+uint64_t ex_frame_latency(const zinc_frame *f, uint64_t now)
+{
+    uint64_t ts = f->timestamp_ns ? f->timestamp_ns : f->publish_ns;
+    return now > ts ? now - ts : 0;
 }
 
 int ex_wait_consumers(const char *name, uint32_t n, double wait_s)

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Helpers shared by the example programs: clocks, signals, argument
- * parsing, latency percentiles, attaching with retry, reading an image out
- * of a frame's tensor description. Kept small on purpose: each example
- * should read as a real program, not as a framework. */
+ * parsing, pacing a producer, latency percentiles, attaching with retry,
+ * reading an image out of a frame's tensor description. Kept small on
+ * purpose: each example should read as a real program, not as a framework. */
 #ifndef ZINC_EXAMPLES_COMMON_H
 #define ZINC_EXAMPLES_COMMON_H
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,6 +26,24 @@ void ex_sleep_ns(uint64_t ns);
 int ex_parse_u64(const char *s, uint64_t *out);
 int ex_parse_double(const char *s, double *out);
 int ex_parse_wxh(const char *s, uint32_t *w, uint32_t *h);
+/* "latest", "lossy" or "every". */
+int ex_parse_mode(const char *s, zinc_delivery *out);
+
+/* Usage errors end an example with exit code 2; these print why and return
+ * it. ex_bad_value names the option of `lo` whose value is `id`. */
+int ex_usage_error(const char *usage);
+int ex_bad_value(const char *prog, const struct option *lo, int id, const char *arg);
+
+/* Paces a producer: `rate` frames a second (0: as fast as it can) for
+ * `seconds` (0: no limit), from the moment of ex_pacer_start. */
+typedef struct ex_pacer {
+    uint64_t period, start, next, end; /* ns, CLOCK_MONOTONIC */
+} ex_pacer;
+void ex_pacer_start(ex_pacer *pc, double rate, double seconds);
+/* Whether a frame made at `now` is the last one the time limit allows. */
+bool ex_pacer_last(const ex_pacer *pc, uint64_t now);
+/* Sleep until the next frame is due (no-op without a rate). */
+void ex_pacer_wait(ex_pacer *pc, uint64_t now);
 
 /* A growing array of latency samples (ns). */
 typedef struct ex_samples {
@@ -38,9 +57,17 @@ void ex_samples_free(ex_samples *s);
 
 /* Attach to `name`, retrying while it does not exist yet or is still being
  * created, for up to wait_s seconds (or until ex_stop). Prints why on
- * failure and returns the zinc code. */
+ * failure and returns the exit code: 3 if the ring never appeared, else 1. */
 int ex_open_consumer(const char *prog, const char *name, zinc_delivery mode, double wait_s,
                      zinc_consumer **out);
+
+/* zinc_consumer_acquire for a consumer's main loop: waits at most 200 ms,
+ * so that Ctrl-C is noticed (-110: call again). -32 sets *why to "producer
+ * gone"; any other failure is printed. Returns the zinc code. */
+int ex_acquire(const char *prog, zinc_consumer *cons, zinc_frame *f, const char **why);
+
+/* Capture (timestamp_ns, or publish_ns if the producer set none) to `now`. */
+uint64_t ex_frame_latency(const zinc_frame *f, uint64_t now);
 
 /* Wait until `n` live consumers are attached to ring `name`. 0, or -110. */
 int ex_wait_consumers(const char *name, uint32_t n, double wait_s);

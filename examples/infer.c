@@ -127,33 +127,24 @@ int main(int argc, char **argv)
         switch (c) {
         case 'h': fputs(usage, stdout); return 0;
         case O_NAME: name = optarg; break;
-        case O_MODE:
-            if (!strcmp(optarg, "latest")) mode = ZINC_LATEST;
-            else if (!strcmp(optarg, "lossy")) mode = ZINC_LOSSY;
-            else if (!strcmp(optarg, "every")) mode = ZINC_EVERY;
-            else bad = 1;
-            break;
+        case O_MODE: bad = ex_parse_mode(optarg, &mode); break;
         case O_SCALE: bad = ex_parse_u64(optarg, &scale) || scale == 0 || scale > 64; break;
         case O_FRAMES: bad = ex_parse_u64(optarg, &max_frames); break;
         case O_WAIT: bad = ex_parse_double(optarg, &wait_s); break;
         case O_JSON: json = true; break;
         case O_QUIET: quiet = true; break;
-        default: fputs(usage, stderr); return 2;
+        default: return ex_usage_error(usage);
         }
-        if (bad) {
-            fprintf(stderr, "infer: bad value for --%s: '%s'\n", lo[c - O_NAME].name, optarg);
-            return 2;
-        }
+        if (bad)
+            return ex_bad_value("infer", lo, c, optarg);
     }
-    if (optind != argc) {
-        fputs(usage, stderr);
-        return 2;
-    }
+    if (optind != argc)
+        return ex_usage_error(usage);
     ex_handle_signals();
     zinc_consumer *cons = NULL;
     int rc = ex_open_consumer("infer", name, mode, wait_s, &cons);
     if (rc != 0)
-        return rc == ZINC_ENOENT ? 3 : 1;
+        return rc;
     zinc_frame desc;
     char fcc[8];
     if (zinc_consumer_stream(cons, &desc) == 0 && desc.tensor.ndim >= 2 && !quiet)
@@ -169,19 +160,11 @@ int main(int argc, char **argv)
     const char *why = "stopped";
     while (!ex_stop && (!max_frames || frames < max_frames)) {
         zinc_frame f;
-        /* Sleep in the library until a frame comes (or 200 ms pass, to
-         * notice Ctrl-C). */
-        rc = zinc_consumer_acquire(cons, &f, 200 * 1000 * 1000);
+        rc = ex_acquire("infer", cons, &f, &why);
         if (rc == ZINC_ETIMEDOUT)
             continue;
-        if (rc == ZINC_EPIPE) {
-            why = "producer gone";
-            break;
-        }
         if (rc != 0) {
-            fprintf(stderr, "infer: acquire: %s (%d) %s\n", zinc_strerror(rc), rc,
-                    zinc_last_error());
-            ret = 1;
+            ret = rc == ZINC_EPIPE ? 0 : 1;
             break;
         }
         if (!start)
@@ -192,7 +175,7 @@ int main(int argc, char **argv)
         int ok = ex_image_from_frame(&f, &img) == 0 && process(&img, (uint32_t)scale, &w, &e, &m) == 0;
         uint64_t done = ex_now_ns();
         uint32_t flags = f.flags;
-        uint64_t ts = f.timestamp_ns ? f.timestamp_ns : f.publish_ns;
+        uint64_t latency = ex_frame_latency(&f, done);
         if (zinc_consumer_release(cons, &f) == ZINC_EOVERFLOW) {
             /* The producer lapped us while we read: the result is garbage. */
             torn++;
@@ -205,7 +188,7 @@ int main(int argc, char **argv)
             edge_sum += e;
             if (m > motion_max)
                 motion_max = m;
-            ex_samples_add(&lat, done > ts ? done - ts : 0);
+            ex_samples_add(&lat, latency);
         }
         if (!quiet && !json && done - last_report >= 1000000000u) {
             fprintf(stderr, "infer: %" PRIu64 " frames, edges %.1f, motion %.2f, latency %.2f ms\n",

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <zinc/ring.h>
 
@@ -179,17 +178,13 @@ int main(int argc, char **argv)
         case O_WAIT: bad = ex_parse_double(optarg, &wait_s); break;
         case O_JSON: json = true; break;
         case O_QUIET: quiet = true; break;
-        default: fputs(usage, stderr); return 2;
+        default: return ex_usage_error(usage);
         }
-        if (bad) {
-            fprintf(stderr, "lidar: bad value for --%s: '%s'\n", lo[c - O_NAME].name, optarg);
-            return 2;
-        }
+        if (bad)
+            return ex_bad_value("lidar", lo, c, optarg);
     }
-    if (optind != argc) {
-        fputs(usage, stderr);
-        return 2;
-    }
+    if (optind != argc)
+        return ex_usage_error(usage);
     if (beams > points)
         beams = points;
     uint32_t steps = (uint32_t)(points / beams);
@@ -218,9 +213,9 @@ int main(int argc, char **argv)
         zinc_producer_close(p);
         return 1;
     }
-    uint64_t period = rate > 0 ? (uint64_t)(1e9 / rate) : 0;
-    uint64_t start = ex_now_ns(), next = start, last_report = start;
-    uint64_t end = seconds > 0 ? start + (uint64_t)(seconds * 1e9) : UINT64_MAX;
+    ex_pacer pace;
+    ex_pacer_start(&pace, rate, seconds);
+    uint64_t last_report = pace.start;
     uint64_t sent = 0, total_points = 0;
     bool last = false;
     while (!last) {
@@ -237,8 +232,7 @@ int main(int argc, char **argv)
             break;
         }
         uint64_t t = ex_now_ns();
-        last = ex_stop || (sweeps && sent + 1 >= sweeps) ||
-               (period ? next + period >= end : t >= end);
+        last = ex_stop || (sweeps && sent + 1 >= sweeps) || ex_pacer_last(&pace, t);
         uint64_t n = sweep(f.data, (uint32_t)beams, steps, f.seq);
         rc = zinc_frame_set_points(&f, n, 4);
         f.timestamp_ns = t;
@@ -260,18 +254,10 @@ int main(int argc, char **argv)
                     n);
             last_report = now;
         }
-        if (period && !last) {
-            next += period;
-            if (next + 4 * period < now)
-                next = now;
-            else if (next > now) {
-                struct timespec ts = {.tv_sec = (time_t)(next / 1000000000u),
-                                      .tv_nsec = (long)(next % 1000000000u)};
-                clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-            }
-        }
+        if (!last)
+            ex_pacer_wait(&pace, now);
     }
-    double elapsed = (double)(ex_now_ns() - start) / 1e9;
+    double elapsed = (double)(ex_now_ns() - pace.start) / 1e9;
     if (json)
         printf("{\"name\":\"%s\",\"sweeps\":%" PRIu64 ",\"points\":%" PRIu64 ",\"seconds\":%.3f"
                ",\"rate\":%.2f}\n",

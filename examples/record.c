@@ -320,22 +320,18 @@ int main(int argc, char **argv)
         case O_WAIT: bad = ex_parse_double(optarg, &wait_s); break;
         case O_JSON: json = true; break;
         case O_QUIET: quiet = true; break;
-        default: fputs(usage, stderr); return 2;
+        default: return ex_usage_error(usage);
         }
-        if (bad) {
-            fprintf(stderr, "record: bad value for --%s: '%s'\n", lo[c - O_NAME].name, optarg);
-            return 2;
-        }
+        if (bad)
+            return ex_bad_value("record", lo, c, optarg);
     }
-    if (optind != argc) {
-        fputs(usage, stderr);
-        return 2;
-    }
+    if (optind != argc)
+        return ex_usage_error(usage);
     ex_handle_signals();
     zinc_consumer *cons = NULL;
     int rc = ex_open_consumer("record", name, ZINC_EVERY, wait_s, &cons);
     if (rc != 0)
-        return rc == ZINC_ENOENT ? 3 : 1;
+        return rc;
     FILE *y4m = NULL;
     if (strcmp(out, "none") != 0) {
         y4m = fopen(out, "wb");
@@ -357,17 +353,11 @@ int main(int argc, char **argv)
     const char *why = "stopped";
     while (!ex_stop && (!max_frames || frames < max_frames)) {
         zinc_frame f;
-        rc = zinc_consumer_acquire(cons, &f, 200 * 1000 * 1000);
+        rc = ex_acquire("record", cons, &f, &why);
         if (rc == ZINC_ETIMEDOUT)
             continue;
-        if (rc == ZINC_EPIPE) {
-            why = "producer gone";
-            break;
-        }
         if (rc != 0) {
-            fprintf(stderr, "record: acquire: %s (%d) %s\n", zinc_strerror(rc), rc,
-                    zinc_last_error());
-            ret = 1;
+            ret = rc == ZINC_EPIPE ? 0 : 1;
             break;
         }
         if (!start)
@@ -425,8 +415,7 @@ int main(int argc, char **argv)
             skipped++;
         } else {
             frames++;
-            uint64_t ts = f.timestamp_ns ? f.timestamp_ns : f.publish_ns, now = ex_now_ns();
-            ex_samples_add(&lat, now > ts ? now - ts : 0); /* capture -> converted */
+            ex_samples_add(&lat, ex_frame_latency(&f, ex_now_ns())); /* capture -> converted */
             if (y4m && (fputs("FRAME\n", y4m) < 0 ||
                         fwrite(planes, 1, ysize + 2 * csize, y4m) != ysize + 2 * csize)) {
                 fprintf(stderr, "record: write %s failed\n", out);
