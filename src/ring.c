@@ -1029,9 +1029,13 @@ ZINC_API int zinc_producer_publish(zinc_producer *p, zinc_frame *f)
     struct zr_ctl *ctl = m->ctl;
     uint64_t slot = (n - 1) & m->mask;
     struct zr_desc *d = &m->descs[slot];
+    /* The descriptor words first, the clock after: the stores start
+     * taking the descriptor's line (a spinning consumer holds it) while
+     * the clock is read. */
+    desc_store(d, f, n, 0);
     uint64_t pub = zinc__clock_now(&p->clk);
+    atomic_store_explicit(&d->w[ZD_PUBLISH], pub, memory_order_relaxed);
     f->publish_ns = pub;
-    desc_store(d, f, n, pub);
     /* P1, release: pairs with the reader's acquire load of lock; a reader
      * that sees 2n sees the payload and the descriptor words. */
     atomic_store_explicit(&d->lock, 2 * n, memory_order_release);
