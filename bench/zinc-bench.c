@@ -159,7 +159,7 @@ struct result {
 static struct result results[1024];
 static int nresults;
 static int round_no;
-static int rounds = 5;
+static int rounds = 9;
 static const char *out_dir = "bench-results";
 static int smoke;
 static double scale = 1.0;
@@ -567,7 +567,7 @@ static void bench_latency(const struct zb_transport *t, uint64_t size, int sleep
 
 static uint64_t tp_count(uint64_t size)
 {
-    double bytes = smoke ? 64 * MiB : 1600 * MiB;
+    double bytes = smoke ? 64 * MiB : 6400 * MiB;
     uint64_t n = (uint64_t)(bytes * scale / (double)size);
     if (size < 1600000 && !smoke)
         n = (uint64_t)(60000 * scale);
