@@ -719,8 +719,17 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
     }
     m->len = (size_t)total;
 #ifdef MADV_HUGEPAGE
-    if (cfg->flags & ZINC_RING_HUGEPAGES)
+    if (cfg->flags & ZINC_RING_HUGEPAGES) {
         (void)madvise(m->base, m->len, MADV_HUGEPAGE); /* best effort */
+#ifdef MADV_POPULATE_WRITE
+        /* fallocate allocates without a mapping, so it heeds only the
+         * mount's own huge= setting: on a huge=advise tmpfs it would give
+         * small pages. Faulting the pages in through the advised mapping
+         * first gives huge ones. A failure (memory short) is left to
+         * fallocate below to report. */
+        (void)madvise(m->base, m->len, MADV_POPULATE_WRITE);
+#endif
+    }
 #endif
     /* Reserve every page now so that a full /dev/shm fails here, cleanly,
      * and never as a SIGBUS in the middle of a frame. */
@@ -1200,14 +1209,15 @@ ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consu
                        name, m->g.max_consumers);
         goto fail;
     }
-    /* The ring's mapping options apply to every attach (best effort). */
-#ifdef MADV_POPULATE_READ
-    if (ctl->flags & ZINC_RING_PREFAULT)
-        (void)madvise(m->base, m->len, MADV_POPULATE_READ);
-#endif
+    /* The ring's mapping options apply to every attach (best effort); the
+     * advice first, so that pre-faulting maps huge pages whole. */
 #ifdef MADV_HUGEPAGE
     if (ctl->flags & ZINC_RING_HUGEPAGES)
         (void)madvise(m->base, m->len, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_READ
+    if (ctl->flags & ZINC_RING_PREFAULT)
+        (void)madvise(m->base, m->len, MADV_POPULATE_READ);
 #endif
     struct zr_cons *e = &m->cons[idx];
     c->e = e;

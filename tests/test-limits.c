@@ -364,3 +364,88 @@ Test(limits, mapping_failure_is_a_clear_code)
               "message: %s", r->msg[0]);
     cr_expect_eq(r->left, 0, "a failed create left its name behind");
 }
+
+/* ---- huge pages -------------------------------------------------------------------- */
+
+/* kB of the mapping of /dev/shm/zinc_<name> mapped by PMD (huge pages), from
+ * /proc/self/smaps; -1 if no such mapping. */
+static long pmd_mapped_kb(const char *name)
+{
+    char want[320], line[512];
+    snprintf(want, sizeof(want), "/dev/shm/zinc_%s", name);
+    FILE *fp = fopen("/proc/self/smaps", "re");
+    if (!fp)
+        return -1;
+    long kb = -1;
+    bool in = false;
+    while (fgets(line, sizeof(line), fp)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) { /* a mapping's first line */
+            char *path = strchr(line, '/');
+            size_t len = strlen(want);
+            in = path && strncmp(path, want, len) == 0 &&
+                 (path[len] == '\n' || path[len] == ' ');
+            continue;
+        }
+        long v;
+        if (in && sscanf(line, "ShmemPmdMapped: %ld kB", &v) == 1)
+            kb = kb < 0 ? v : kb + v;
+    }
+    fclose(fp);
+    return kb;
+}
+
+static void huge_shm(struct report *r, const char *name)
+{
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=64m,huge=advise") != 0) {
+        r->skip = 1;
+        snprintf(r->msg[0], sizeof(r->msg[0]), "a huge=advise tmpfs on /dev/shm: %s",
+                 strerror(errno));
+        return;
+    }
+    char n[2][140];
+    for (int i = 0; i < 2; i++) {
+        /* 0: with ZINC_RING_HUGEPAGES; 1: without (control) */
+        snprintf(n[i], sizeof(n[i]), "%s_%s", name, i ? "small" : "huge");
+        zinc_ring_config cfg = ru_cfg(4, 4u << 20);
+        cfg.flags = i ? 0 : ZINC_RING_HUGEPAGES;
+        zinc_producer *p = NULL;
+        note(r, 2 * i, zinc_producer_create(n[i], &cfg, &p));
+        if (!p)
+            continue;
+        zinc_frame f;
+        note(r, 2 * i + 1, zinc_producer_claim(p, &f, 0));
+        if (r->rc[2 * i + 1] == 0)
+            memset(f.data, 0x5a, f.size); /* touch the slot: map it */
+        r->rc[4 + i] = (int)pmd_mapped_kb(n[i]);
+        zinc_producer_close(p);
+    }
+}
+
+Test(limits, hugepages_flag_maps_huge_pages_on_a_huge_advise_shm)
+{
+    if (geteuid() != 0)
+        cr_skip_test("needs root for a private mount namespace with a huge=advise tmpfs");
+    char mode[128] = "";
+    FILE *fp = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "re");
+    if (!fp)
+        cr_skip_test("no transparent huge pages in this kernel");
+    if (!fgets(mode, sizeof(mode), fp))
+        mode[0] = 0;
+    fclose(fp);
+    if (strstr(mode, "[deny]") || strstr(mode, "[force]"))
+        cr_skip_test("shmem_enabled is %s: the mount option is overridden", mode);
+    char name[128];
+    ru_name(name, sizeof(name), "huge");
+    struct report *r = report_new();
+    run_child(huge_shm, r, name);
+    if (r->skip)
+        cr_skip_test("%s", r->msg[0]);
+    cr_assert_eq(r->rc[0], 0, "create with ZINC_RING_HUGEPAGES: %d (%s)", r->rc[0], r->msg[0]);
+    cr_assert_eq(r->rc[1], 0, "claim: %d (%s)", r->rc[1], r->msg[1]);
+    cr_assert_eq(r->rc[2], 0, "create without the flag: %d (%s)", r->rc[2], r->msg[2]);
+    /* The 4 MiB slot just written spans at least one aligned 2 MiB page. */
+    cr_expect_geq(r->rc[4], 2048, "ZINC_RING_HUGEPAGES: %d kB mapped by huge pages", r->rc[4]);
+    cr_expect_eq(r->rc[5], 0, "without the flag: %d kB mapped by huge pages", r->rc[5]);
+}

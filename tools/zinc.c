@@ -1251,6 +1251,28 @@ static bool read_line(const char *path, char *buf, size_t len)
     return ok;
 }
 
+/* The huge= option of the tmpfs on /dev/shm ("never" if none); false if
+ * /dev/shm is not a tmpfs mount point. */
+static bool shm_mount_huge(char *huge, size_t len)
+{
+    FILE *f = fopen("/proc/self/mounts", "r");
+    if (!f)
+        return false;
+    char dev[256], dir[256], type[64], opts[1024];
+    bool found = false;
+    while (fscanf(f, "%255s %255s %63s %1023s %*d %*d", dev, dir, type, opts) == 4) {
+        if (strcmp(dir, "/dev/shm") != 0 || strcmp(type, "tmpfs") != 0)
+            continue;
+        found = true; /* the last mount on /dev/shm is the one in force */
+        snprintf(huge, len, "never");
+        for (char *o = strtok(opts, ","); o; o = strtok(NULL, ","))
+            if (!strncmp(o, "huge=", 5))
+                snprintf(huge, len, "%s", o + 5);
+    }
+    fclose(f);
+    return found;
+}
+
 static bool file_contains(const char *path, const char *needle)
 {
     FILE *f = fopen(path, "r");
@@ -1418,21 +1440,33 @@ static int cmd_doctor(int argc, char **argv)
                 "in different containers must share IPC (--ipc=host, or --ipc=container:NAME, "
                 "or the same /dev/shm volume) and see each other's locks", ctr);
 
-    /* Transparent huge pages for shmem (ZINC_RING_HUGEPAGES uses madvise). */
+    /* Huge pages for rings (ZINC_RING_HUGEPAGES advises the mapping). On a
+     * tmpfs the mount's huge= option decides; the system-wide shmem_enabled
+     * governs only anonymous shared memory, except deny and force. */
+    char sys_mode[32] = "";
     if (read_line("/sys/kernel/mm/transparent_hugepage/shmem_enabled", line, sizeof(line))) {
         const char *sel = strchr(line, '[');
-        char mode[32] = "?";
         if (sel)
-            sscanf(sel + 1, "%31[^]]", mode);
-        bool usable = !strcmp(mode, "always") || !strcmp(mode, "within_size") ||
-                      !strcmp(mode, "advise") || !strcmp(mode, "force");
-        finding(&d, usable ? LV_OK : LV_INFO, "hugepages",
-                "shmem transparent huge pages: %s%s", mode,
-                usable ? "" : " (ZINC_RING_HUGEPAGES has no effect; as root: echo advise > "
-                              "/sys/kernel/mm/transparent_hugepage/shmem_enabled)");
-    } else {
-        finding(&d, LV_INFO, "hugepages", "no transparent huge page support for shmem here");
+            sscanf(sel + 1, "%31[^]]", sys_mode);
     }
+    char huge[32] = "never";
+    bool on_tmpfs = shm_mount_huge(huge, sizeof(huge));
+    if (!sys_mode[0])
+        finding(&d, LV_INFO, "hugepages", "no transparent huge page support for shmem here");
+    else if (!strcmp(sys_mode, "deny"))
+        finding(&d, LV_INFO, "hugepages", "shmem_enabled is deny: no huge pages for any tmpfs, "
+                "ZINC_RING_HUGEPAGES has no effect");
+    else if (!strcmp(sys_mode, "force") || !strcmp(huge, "always") ||
+             !strcmp(huge, "within_size"))
+        finding(&d, LV_OK, "hugepages", "/dev/shm gives huge pages to every ring (%s)",
+                !strcmp(sys_mode, "force") ? "shmem_enabled force" : huge);
+    else if (!strcmp(huge, "advise"))
+        finding(&d, LV_OK, "hugepages", "/dev/shm is mounted huge=advise: rings created with "
+                "ZINC_RING_HUGEPAGES get huge pages");
+    else
+        finding(&d, LV_INFO, "hugepages", "%s: ZINC_RING_HUGEPAGES has no effect (as root: "
+                "mount -o remount,huge=advise /dev/shm)",
+                on_tmpfs ? "/dev/shm is mounted without huge=" : "/dev/shm is not a tmpfs");
 
     /* Each ring is one mapping per process; each handle holds no fd. */
     if (read_line("/proc/sys/vm/max_map_count", line, sizeof(line))) {

@@ -35,7 +35,9 @@ typedef enum { ZINC_EVERY = 0, ZINC_LOSSY = 1, ZINC_LATEST = 2 } zinc_delivery;
 
 /* zinc_ring_config.flags */
 #define ZINC_RING_PREFAULT   0x1u /* pre-fault the whole mapping at create/attach */
-#define ZINC_RING_HUGEPAGES  0x2u /* ask for transparent huge pages (madvise) */
+#define ZINC_RING_HUGEPAGES  0x2u /* ask for transparent huge pages (madvise);
+                                      takes effect where /dev/shm is a tmpfs
+                                      mounted huge=advise (zinc doctor says) */
 
 #define ZINC_RING_MAX_SLOTS      65536u
 #define ZINC_RING_MAX_CONSUMERS  256u
