@@ -19,6 +19,27 @@ def grab(block):
             out.append(l.rstrip())
     return '\n'.join(out)
 run = re.search(r'run: (\S+)', machine).group(1)
+
+
+def huge_pages():
+    """The ring options run again on a /dev/shm mounted huge=advise."""
+    path = f'{R}/hugepages/summary.md'
+    if not os.path.exists(path):
+        return ('Not run (`unshare -m` needs root): see `bench/results/hugepages.txt`.')
+    blocks = open(path).read().strip().split('\n\n')
+    def rows(block, keep):
+        lines = block.split('\n')
+        return '\n'.join(lines[:2] + [l for l in lines[2:] if keep(l)])
+    tpt = rows(blocks[2], lambda l: 'throughput' in l)
+    rat = rows(blocks[3], lambda l: '(options)' in l or '/ bare ring' in l)
+    return f"""{blocks[0]}
+
+{rat}
+
+{tpt}"""
+
+
+
 body = f"""<!-- generated from bench/results by the run below; tables are median over rounds -->
 ## Results — run of {run}
 
@@ -50,6 +71,18 @@ faults. For `one-line` rows the GB/s column is meaningless (one line per
 frame is moved): read `ns/frame`.
 
 {tp}
+
+### Huge pages: the ring options on a /dev/shm mounted `huge=advise`
+
+This machine's `/dev/shm` is mounted without `huge=`, where
+`ZINC_RING_HUGEPAGES` cannot take effect (the rows above show it). `bench.sh`
+therefore runs the ring options once more in a private mount namespace whose
+`/dev/shm` is a tmpfs mounted `huge=advise` (`unshare -m`, as root): there
+the flag gives 2 MiB pages (`ShmemPmdMapped` in `/proc/meminfo` covers the
+ring while it lives). The bare ring's anonymous shared mapping follows the
+system-wide `shmem_enabled` setting (`never` here), so it keeps small pages.
+
+{huge_pages()}
 
 ### Micro-benchmarks (one thread on CPU 0, Google Benchmark)
 

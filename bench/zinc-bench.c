@@ -982,6 +982,8 @@ static void ratio(const char *what, double a, double b, double target, int le)
         if (ratios[i].what == what)
             r = &ratios[i];
     if (!r) {
+        if (nratios == (int)(sizeof(ratios) / sizeof(ratios[0])))
+            return; /* table full: add room above */
         r = &ratios[nratios++];
         r->what = what;
         r->target = target;
@@ -1040,6 +1042,15 @@ static void compute_ratios(void)
     ratio("64 B spin latency with clock_gettime (ZINC_CLOCK=vdso) / cache-line one-way",
           med("latency", "zinc", "spin vdso-clock", 64),
           med("reference", "cacheline", "one-way", 64), 0, 0);
+    /* Ring options against the plain ring, each within its round. */
+    double zp = gbps_run("throughput", "zinc", wa, SZ_1080P);
+    static const char *const opts[][2] = {
+        { "(options) 1080p prefault / plain", "write-all/read-all prefault" },
+        { "(options) 1080p hugepages / plain", "write-all/read-all hugepages" },
+        { "(options) 1080p prefault+huge / plain", "write-all/read-all prefault+huge" },
+    };
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+        ratio(opts[i][0], gbps_run("throughput", "zinc", opts[i][1], SZ_1080P), zp, 0, 0);
     ratio("4K throughput / bare ring", gbps_run("throughput", "zinc", wa, SZ_4K),
           gbps_run("throughput", "bare", wa, SZ_4K), 0, 0);
     ratio("4K throughput / iceoryx", gbps_run("throughput", "zinc", wa, SZ_4K),
