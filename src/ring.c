@@ -454,6 +454,42 @@ static void desc_decode(const uint64_t w[ZD_WORDS], zinc_frame *f)
     memcpy(f->user, &w[ZD_USER], ZINC_FRAME_USER_SIZE);
 }
 
+/* Reader, hot path: the descriptor words in use straight into `f` (the
+ * others zeroed), for a caller that re-checks lock before trusting `f`.
+ * Relaxed loads, bracketed as for desc_copy. */
+static void desc_read(const struct zr_desc *d, zinc_frame *f)
+{
+    struct zr_desc *dd = (struct zr_desc *)d;
+    zinc_tensor *t = &f->tensor;
+    uint64_t dt = atomic_load_explicit(&dd->w[ZD_DTYPE], memory_order_relaxed);
+    uint64_t ff = atomic_load_explicit(&dd->w[ZD_FOURCC_FLAGS], memory_order_relaxed);
+    f->data = NULL;
+    f->size = atomic_load_explicit(&dd->w[ZD_SIZE], memory_order_relaxed);
+    f->seq = atomic_load_explicit(&dd->w[ZD_SEQ], memory_order_relaxed);
+    f->timestamp_ns = atomic_load_explicit(&dd->w[ZD_TIMESTAMP], memory_order_relaxed);
+    f->publish_ns = atomic_load_explicit(&dd->w[ZD_PUBLISH], memory_order_relaxed);
+    f->dropped = 0;
+    t->dtype_code = (uint8_t)(dt & 0xff);
+    t->dtype_bits = (uint8_t)(dt >> 8 & 0xff);
+    t->dtype_lanes = (uint16_t)(dt >> 16 & 0xffff);
+    t->ndim = (uint32_t)(dt >> 32);
+    t->offset = atomic_load_explicit(&dd->w[ZD_OFFSET], memory_order_relaxed);
+    for (int i = 0; i < 4; i++) {
+        t->shape[i] = t->ndim ? atomic_load_explicit(&dd->w[ZD_SHAPE + i],
+                                                     memory_order_relaxed) : 0;
+        t->strides[i] = t->ndim ? (int64_t)atomic_load_explicit(&dd->w[ZD_STRIDES + i],
+                                                                memory_order_relaxed) : 0;
+    }
+    f->fourcc = (uint32_t)(ff & 0xffffffffu);
+    f->flags = (uint32_t)(ff >> 32) & 0xffffu;
+    for (int i = 0; i < ZINC_FRAME_USER_SIZE / 8; i++) {
+        uint64_t u = (ff & ZD_HAS_USER) ? atomic_load_explicit(&dd->w[ZD_USER + i],
+                                                               memory_order_relaxed) : 0;
+        memcpy(f->user + 8 * i, &u, 8);
+    }
+    memset(f->reserved, 0, sizeof(f->reserved));
+}
+
 /* Check a descriptor written by someone else. */
 static int desc_check(const zinc_frame *f, uint64_t slot_size, const char *name)
 {
@@ -1362,15 +1398,12 @@ static int try_take(struct zinc_consumer *c, uint64_t want, zinc_frame *f)
     uint64_t s1 = atomic_load_explicit(&d->lock, memory_order_acquire);
     if (s1 != 2 * want)
         return s1 > 2 * want ? 1 : 2; /* 1: overwritten; 2: not visible/corrupt */
-    uint64_t w[ZD_WORDS];
-    desc_copy(d, w);
+    desc_read(d, f);
     /* Acquire fence: our descriptor reads happen before the re-load; pairs
      * with the producer's release fence after its odd store at claim. */
     atomic_thread_fence(memory_order_acquire);
     if (atomic_load_explicit(&d->lock, memory_order_relaxed) != s1)
-        return 1; /* overwritten while we copied */
-    memset(f, 0, sizeof(*f));
-    desc_decode(w, f);
+        return 1; /* overwritten while we copied (f is rewritten on retry) */
     if (f->seq != want)
         return zinc__fail(ZINC_EBADMSG, "ring '%s': slot %llu holds seq %llu, lock says %llu "
                           "(corrupted descriptor)",
