@@ -153,7 +153,9 @@ ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consu
 
 /* Get the next frame for this consumer's mode. 0 with *f filled; -11 nothing
  * (timeout 0); -110 timeout; -32 producer gone and nothing left; -22 a frame
- * is already held; -74 the ring's shared bytes are corrupted. */
+ * is already held; -74 the ring's shared bytes are corrupted. On failure
+ * the contents of *f are unspecified (a frame found torn may be half read
+ * into it). */
 ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t timeout_ns);
 
 /* Release the held frame. 0: the frame was intact for the whole hold.
