@@ -1,0 +1,76 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Where the time of a 64 B hand-over to a spinning consumer goes: the
+# harness built against patched copies of src/ring.c, each piece taken out
+# in turn, run interleaved with the unpatched code so that every variant
+# sees the same machine (docs/benchmarks.md, "Where the time goes").
+#
+# Usage: sh bench/breakdown.sh [RUNS]   (default 7; ~10 s a run)
+# Builds in ${TMPDIR:-/tmp}/zinc-breakdown/<variant>/ (release); prints, per
+# variant, the median over the runs of the zinc 64 B spin latency and of its
+# ratio to the cache-line one-way hop and to the bare ring, each taken within
+# a run. The patches are experiments, not shippable code: they drop what the
+# library promises (publish_ns, the latency histogram).
+set -eu
+cd "$(dirname "$0")/.."
+RUNS=${1:-7}
+W=${TMPDIR:-/tmp}/zinc-breakdown
+rm -rf "$W"
+mkdir -p "$W"
+
+# variant name, then sed expressions applied to src/ring.c (none: as is)
+variant() {
+    name=$1
+    shift
+    mkdir -p "$W/$name"
+    git ls-files -z | xargs -0 cp --parents -t "$W/$name"
+    for expr in "$@"; do
+        cp "$W/$name/src/ring.c" "$W/$name/ring.c.before"
+        sed -i "$expr" "$W/$name/src/ring.c"
+        if cmp -s "$W/$name/src/ring.c" "$W/$name/ring.c.before"; then
+            echo "breakdown: '$expr' no longer applies to src/ring.c; update bench/breakdown.sh" >&2
+            exit 1
+        fi
+    done
+    meson setup "$W/$name/build" "$W/$name" -Dbuildtype=release -Dtests=false \
+        -Dexamples=false -Dtools=false -Dpython=false >/dev/null
+    ninja -C "$W/$name/build" bench/zinc-bench >/dev/null
+    echo "$name" >> "$W/variants"
+}
+
+NOHIST='s/uint64_t now = zinc__clock_now(&c->clk);/uint64_t now = f->publish_ns;/'
+NOPUB='s/uint64_t pub = zinc__clock_now(&p->clk);/uint64_t pub = 0;/'
+echo "building the variants in $W"
+variant as-is
+variant no-histogram-clock "$NOHIST"
+variant no-clock-at-all "$NOHIST" "$NOPUB"
+
+ONLY=latency:zinc:spin:64,latency:bare:spin:64,reference:cacheline:one-way
+for i in $(seq "$RUNS"); do
+    # as-is also runs with clock_gettime (ZINC_CLOCK=vdso) for the clock's share
+    for v in $(cat "$W/variants") vdso-clock; do
+        bin=$W/$v/build/bench/zinc-bench
+        env=
+        if [ "$v" = vdso-clock ]; then
+            bin=$W/as-is/build/bench/zinc-bench
+            env=ZINC_CLOCK=vdso
+        fi
+        env $env "$bin" --rounds 1 --no-iox --only "$ONLY" --out "$W/out-$v" 2>&1 |
+            awk -v v="$v" '
+                $1 == "zinc" && $2 == "spin" { z = $6 }
+                $1 == "bare" && $2 == "spin" { b = $6 }
+                $1 == "cacheline" && $2 == "one-way" { c = $6 }
+                END { if (z && b && c) printf "%s %s %.3f %.3f\n", v, z, z / c, z / b }' \
+            >> "$W/samples"
+    done
+    printf '.'
+done
+echo
+
+echo "variant (median of $RUNS runs)   zinc ns   / cache-line one-way   / bare ring"
+for v in $(cat "$W/variants") vdso-clock; do
+    for col in 2 3 4; do
+        awk -v v="$v" -v c="$col" '$1 == v { print $c }' "$W/samples" | sort -g |
+            awk '{ a[NR] = $1 } END { printf "%s ", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+    done | awk -v v="$v" '{ printf "%-32s %7.0f   %20.2f   %11.2f\n", v, $1, $2, $3 }'
+done
