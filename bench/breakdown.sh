@@ -9,8 +9,8 @@
 # Builds in ${TMPDIR:-/tmp}/zinc-breakdown/<variant>/ (release); prints, per
 # variant, the median over the runs of the zinc 64 B spin latency and of its
 # ratio to the cache-line one-way hop and to the bare ring, each taken within
-# a run. The patches are experiments, not shippable code: they drop what the
-# library promises (publish_ns, the latency histogram).
+# a run. The patch (no clock read for the consumer's latency histogram) is an
+# experiment, not shippable code: it feeds the histogram nothing useful.
 set -eu
 cd "$(dirname "$0")/.."
 RUNS=${1:-7}
@@ -39,36 +39,36 @@ variant() {
 }
 
 NOHIST='s/uint64_t now = zinc__clock_now(&c->clk);/uint64_t now = f->publish_ns;/'
-NOPUB='s/uint64_t pub = zinc__clock_now(&p->clk);/uint64_t pub = 0;/'
 echo "building the variants in $W"
 variant as-is
 variant no-histogram-clock "$NOHIST"
-variant no-clock-at-all "$NOHIST" "$NOPUB"
 
-ONLY=latency:zinc:spin:64,latency:bare:spin:64,reference:cacheline:one-way
+# The harness itself runs zinc three ways: as is, with ZINC_CLOCK=vdso
+# (clock_gettime for both reads) and with ZINC_RING_NO_TIMESTAMPS (no clock
+# read at all); the patched build adds the fourth.
+ONLY="latency:zinc:spin:64,latency:zinc:spin vdso-clock:64,latency:zinc:spin no-timestamps:64"
+ONLY="$ONLY,latency:bare:spin:64,reference:cacheline:one-way"
 for i in $(seq "$RUNS"); do
-    # as-is also runs with clock_gettime (ZINC_CLOCK=vdso) for the clock's share
-    for v in $(cat "$W/variants") vdso-clock; do
-        bin=$W/$v/build/bench/zinc-bench
-        env=
-        if [ "$v" = vdso-clock ]; then
-            bin=$W/as-is/build/bench/zinc-bench
-            env=ZINC_CLOCK=vdso
-        fi
-        env $env "$bin" --rounds 1 --no-iox --only "$ONLY" --out "$W/out-$v" 2>&1 |
+    for v in $(cat "$W/variants"); do
+        "$W/$v/build/bench/zinc-bench" --rounds 1 --no-iox --only "$ONLY" --out "$W/out-$v" 2>&1 |
             awk -v v="$v" '
-                $1 == "zinc" && $2 == "spin" { z = $6 }
+                $1 == "zinc" && $2 == "spin" && $3 == "64" { z[v] = $6 }
+                $1 == "zinc" && $3 == "vdso-clock" { z[v "+vdso-clock"] = $7 }
+                $1 == "zinc" && $3 == "no-timestamps" { z[v "+no-timestamps"] = $7 }
                 $1 == "bare" && $2 == "spin" { b = $6 }
                 $1 == "cacheline" && $2 == "one-way" { c = $6 }
-                END { if (z && b && c) printf "%s %s %.3f %.3f\n", v, z, z / c, z / b }' \
-            >> "$W/samples"
+                END {
+                    if (!b || !c) exit
+                    for (k in z)
+                        printf "%s %s %.3f %.3f\n", k, z[k], z[k] / c, z[k] / b
+                }' >> "$W/samples"
     done
     printf '.'
 done
 echo
 
 echo "variant (median of $RUNS runs)   zinc ns   / cache-line one-way   / bare ring"
-for v in $(cat "$W/variants") vdso-clock; do
+for v in as-is as-is+vdso-clock no-histogram-clock as-is+no-timestamps; do
     for col in 2 3 4; do
         awk -v v="$v" -v c="$col" '$1 == v { print $c }' "$W/samples" | sort -g |
             awk '{ a[NR] = $1 } END { printf "%s ", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'

@@ -537,6 +537,8 @@ static uint64_t lat_count(uint64_t size, uint64_t gap)
     return n < 50 ? 50 : n;
 }
 
+static uint32_t lat_ring_flags; /* next bench_latency: ZINC_RING_* (zinc) */
+
 /* variant: "spin" (timeout 0 in a loop), "sleep" (blocking, each frame
  * after `gap` idle so the consumer is asleep), "block" (blocking, frames
  * back to back: the consumer is still in its spin phase). */
@@ -549,6 +551,7 @@ static void bench_latency(const struct zb_transport *t, uint64_t size, int sleep
     j->latency = 1;
     j->sleep = (uint32_t)sleep;
     j->gap_ns = sleep ? gap : 0;
+    j->ring_flags = lat_ring_flags;
     j->warmup = j->count / 20;
     j->mode[0] = ZINC_EVERY;
     alloc_samples(j);
@@ -1042,6 +1045,12 @@ static void compute_ratios(void)
     ratio("64 B spin latency with clock_gettime (ZINC_CLOCK=vdso) / cache-line one-way",
           med("latency", "zinc", "spin vdso-clock", 64),
           med("reference", "cacheline", "one-way", 64), 0, 0);
+    ratio("64 B spin latency, ZINC_RING_NO_TIMESTAMPS / cache-line one-way",
+          med("latency", "zinc", "spin no-timestamps", 64),
+          med("reference", "cacheline", "one-way", 64), 0, 0);
+    ratio("64 B spin latency, ZINC_RING_NO_TIMESTAMPS / iceoryx spin",
+          med("latency", "zinc", "spin no-timestamps", 64),
+          med("latency", "iceoryx", "spin", 64), 0, 0);
     /* Ring options against the plain ring, each within its round. */
     double zp = gbps_run("throughput", "zinc", wa, SZ_1080P);
     static const char *const opts[][2] = {
@@ -1317,6 +1326,10 @@ int main(int argc, char **argv)
         setenv("ZINC_CLOCK", "vdso", 1);
         bench_latency(&zb_tx_zinc, 64, 0, 0, "spin vdso-clock");
         unsetenv("ZINC_CLOCK");
+        /* ... and without any clock read (the ring option). */
+        lat_ring_flags = ZINC_RING_NO_TIMESTAMPS;
+        bench_latency(&zb_tx_zinc, 64, 0, 0, "spin no-timestamps");
+        lat_ring_flags = 0;
         printf("64 B, sleeping consumers, with the futex references:\n");
         bench_ref_latency("futex", "round-trip/2", ref_fx_prod, ref_fx_cons, ref_s, 1, 0);
         bench_ref_latency("futex", "one-way", ref_ow_prod, ref_ow_cons, ref_s, 1, gap);

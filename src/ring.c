@@ -82,6 +82,7 @@ struct zinc_producer {
     uint64_t gate;          /* lower bound of EVERY cursors at the last scan */
     uint32_t gate_epoch;    /* every_epoch seen by that scan */
     bool gate_valid;
+    bool timestamps;        /* publish_ns is read (no ZINC_RING_NO_TIMESTAMPS) */
     uint32_t spin_ns;
     uint64_t demote_after_ns;
     uint64_t last_live_check;
@@ -657,7 +658,7 @@ static int config_check(const char *name, const zinc_ring_config *cfg, struct zr
     for (size_t i = 0; i < sizeof(cfg->reserved) / sizeof(cfg->reserved[0]); i++)
         if (cfg->reserved[i])
             return zinc__fail(ZINC_EINVAL, "ring '%s': config.reserved must be zero", name);
-    if (cfg->flags & ~(ZINC_RING_PREFAULT | ZINC_RING_HUGEPAGES))
+    if (cfg->flags & ~(ZINC_RING_PREFAULT | ZINC_RING_HUGEPAGES | ZINC_RING_NO_TIMESTAMPS))
         return zinc__fail(ZINC_EINVAL, "ring '%s': unknown config flags 0x%x", name, cfg->flags);
     uint32_t mc = cfg->max_consumers ? cfg->max_consumers : ZINC_RING_DEFAULT_CONSUMERS;
     if (geom_compute(cfg->slot_count, mc, cfg->slot_size, g) < 0)
@@ -836,6 +837,7 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
     m->registered = true;
     p->next_seq = 1;
     p->spin_ns = ctl->spin_ns <= MAX_SPIN_NS ? ctl->spin_ns : MAX_SPIN_NS;
+    p->timestamps = !(cfg->flags & ZINC_RING_NO_TIMESTAMPS);
     p->demote_after_ns = cfg->demote_after_ns;
     *out = p;
     return ZINC_OK;
@@ -1078,8 +1080,11 @@ ZINC_API int zinc_producer_publish(zinc_producer *p, zinc_frame *f)
      * taking the descriptor's line (a spinning consumer holds it) while
      * the clock is read. */
     desc_store(d, f, n, 0);
-    uint64_t pub = zinc__clock_now(&p->clk);
-    atomic_store_explicit(&d->w[ZD_PUBLISH], pub, memory_order_relaxed);
+    uint64_t pub = 0;
+    if (likely(p->timestamps)) {
+        pub = zinc__clock_now(&p->clk);
+        atomic_store_explicit(&d->w[ZD_PUBLISH], pub, memory_order_relaxed);
+    }
     f->publish_ns = pub;
     /* P1, release: pairs with the reader's acquire load of lock; a reader
      * that sees 2n sees the payload and the descriptor words. */
@@ -1419,13 +1424,16 @@ static int try_take(struct zinc_consumer *c, uint64_t want, zinc_frame *f)
         c->demote_pending = false;
     }
     struct zr_cons *e = c->e;
-    uint64_t now = zinc__clock_now(&c->clk);
-    uint64_t lat = now > f->publish_ns ? now - f->publish_ns : 0;
-    unsigned b = log2_bucket(lat);
-    /* Relaxed counters: we are their only writer; readers are statistics. */
-    atomic_store_explicit(&e->latency[b],
-                          atomic_load_explicit(&e->latency[b], memory_order_relaxed) + 1,
-                          memory_order_relaxed);
+    /* Relaxed counters: we are their only writer; readers are statistics.
+     * No publish_ns (ZINC_RING_NO_TIMESTAMPS): no latency to record. */
+    if (likely(f->publish_ns)) {
+        uint64_t now = zinc__clock_now(&c->clk);
+        uint64_t lat = now > f->publish_ns ? now - f->publish_ns : 0;
+        unsigned b = log2_bucket(lat);
+        atomic_store_explicit(&e->latency[b],
+                              atomic_load_explicit(&e->latency[b], memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    }
     c->acquired++;
     c->dropped += f->dropped;
     atomic_store_explicit(&e->acquired, c->acquired, memory_order_relaxed);
@@ -1713,7 +1721,8 @@ ZINC_API int zinc_consumer_config(const zinc_consumer *c, zinc_ring_config *cfg)
     cfg->slot_count = c->m.g.slot_count;
     cfg->max_consumers = c->m.g.max_consumers;
     cfg->slot_size = c->m.g.slot_size;
-    cfg->flags = c->m.ctl->flags & (ZINC_RING_PREFAULT | ZINC_RING_HUGEPAGES);
+    cfg->flags = c->m.ctl->flags &
+                 (ZINC_RING_PREFAULT | ZINC_RING_HUGEPAGES | ZINC_RING_NO_TIMESTAMPS);
     cfg->spin_ns = c->spin_ns;
     cfg->demote_after_ns = c->m.ctl->demote_after_ns;
     return ZINC_OK;

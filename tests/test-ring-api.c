@@ -791,6 +791,48 @@ Test(ring_api, stats_counters)
     zinc_producer_close(p);
 }
 
+Test(ring_api, no_timestamps_flag)
+{
+    if (!ru_have_shm())
+        cr_skip_test("no writable /dev/shm");
+    zinc_ring_config cfg = ru_cfg(4, 256);
+    cfg.flags = ZINC_RING_NO_TIMESTAMPS;
+    zinc_producer *p = NULL;
+    cr_assert_eq(zinc_producer_create(g_name, &cfg, &p), 0, "%s", zinc_last_error());
+    zinc_consumer *c = mk_consumer(g_name, ZINC_EVERY);
+    zinc_ring_config seen;
+    cr_assert_eq(zinc_consumer_config(c, &seen), 0);
+    cr_expect_eq(seen.flags & ZINC_RING_NO_TIMESTAMPS, ZINC_RING_NO_TIMESTAMPS,
+                 "the consumer sees the flag");
+    zinc_frame f, g;
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(zinc_producer_claim(p, &f, 0), 0);
+        f.size = 16;
+        f.timestamp_ns = 1000u + (uint64_t)i; /* the producer's own time still travels */
+        cr_assert_eq(zinc_producer_publish(p, &f), 0);
+        cr_expect_eq(f.publish_ns, 0);
+        cr_assert_eq(zinc_consumer_acquire(c, &g, 0), 0);
+        cr_expect_eq(g.publish_ns, 0, "frame %llu: publish_ns %llu", (unsigned long long)g.seq,
+                     (unsigned long long)g.publish_ns);
+        cr_expect_eq(g.timestamp_ns, 1000u + (uint64_t)i);
+        cr_assert_eq(zinc_consumer_release(c, &g), 0);
+    }
+    zinc_ring_stats rs;
+    zinc_consumer_stats cs;
+    uint32_t n = 0;
+    cr_assert_eq(zinc_ring_stats_read(g_name, &rs, &cs, 1, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_expect_eq(rs.flags & ZINC_RING_NO_TIMESTAMPS, ZINC_RING_NO_TIMESTAMPS);
+    cr_expect_eq(rs.last_publish_ns, 0);
+    cr_expect_eq(cs.acquired, 3);
+    uint64_t sum = 0;
+    for (int b = 0; b < ZINC_LAT_BUCKETS; b++)
+        sum += cs.latency[b];
+    cr_expect_eq(sum, 0, "no latency recorded without publish_ns");
+    zinc_consumer_close(c);
+    zinc_producer_close(p);
+}
+
 Test(ring_api, stats_read_without_attach)
 {
     zinc_ring_stats rs;

@@ -38,6 +38,10 @@ typedef enum { ZINC_EVERY = 0, ZINC_LOSSY = 1, ZINC_LATEST = 2 } zinc_delivery;
 #define ZINC_RING_HUGEPAGES  0x2u /* ask for transparent huge pages (madvise);
                                       takes effect where /dev/shm is a tmpfs
                                       mounted huge=advise (zinc doctor says) */
+#define ZINC_RING_NO_TIMESTAMPS 0x4u /* read no clock per frame: publish_ns
+                                      stays 0 and consumers keep no latency
+                                      histogram (a hand-over ~15-20 ns
+                                      shorter; docs/benchmarks.md) */
 
 #define ZINC_RING_MAX_SLOTS      65536u
 #define ZINC_RING_MAX_CONSUMERS  256u
@@ -210,7 +214,8 @@ typedef struct zinc_consumer_stats {
     uint64_t dropped;
     uint64_t torn;            /* releases that returned -75 */
     uint64_t attached_ns;     /* CLOCK_MONOTONIC at attach */
-    uint64_t latency[ZINC_LAT_BUCKETS]; /* publish -> acquire, log2 ns */
+    uint64_t latency[ZINC_LAT_BUCKETS]; /* publish -> acquire, log2 ns (empty
+                                           with ZINC_RING_NO_TIMESTAMPS) */
 } zinc_consumer_stats;
 
 typedef struct zinc_ring_stats {

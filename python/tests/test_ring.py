@@ -475,3 +475,22 @@ def test_slow_every_consumer_is_demoted(name):
         with c.acquire(5) as g:
             assert g.demoted
         assert zinc.ring_stats(name).demoted == 1
+
+
+def test_timestamps_false_leaves_publish_ns_zero(name):
+    with zinc.Producer.create(name, slot_count=2, slot_size=4096, timestamps=False) as p, \
+            zinc.Consumer.open(name, Mode.EVERY) as c:
+        f = p.claim()
+        f.array((4,), np.uint8)[:] = 7
+        f.timestamp_ns = 42
+        p.publish(f)
+        with c.acquire(5) as g:
+            assert g.publish_ns == 0
+            assert g.timestamp_ns == 42
+    with zinc.Producer.create(name, slot_count=2, slot_size=4096) as p, \
+            zinc.Consumer.open(name, Mode.EVERY) as c:
+        f = p.claim()
+        f.array((4,), np.uint8)[:] = 7
+        p.publish(f)
+        with c.acquire(5) as g:
+            assert g.publish_ns > 0

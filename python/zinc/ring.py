@@ -382,16 +382,20 @@ class Producer:
 
     @classmethod
     def create(cls, name, slot_count=8, slot_size=1 << 20, *, max_consumers=0,
-               demote_after=None, spin_ns=0, prefault=False, hugepages=False):
+               demote_after=None, spin_ns=0, prefault=False, hugepages=False,
+               timestamps=True):
         """Create ring `name` with `slot_count` slots (power of two) of
         `slot_size` bytes. demote_after (seconds): demote an EVERY consumer that
-        blocks the producer longer than this to LOSSY (None = never)."""
+        blocks the producer longer than this to LOSSY (None = never).
+        timestamps=False: the library reads no clock per frame (publish_ns is
+        0, no latency histogram)."""
         b = _name(name)
         c = _lib.zinc_ring_config()
         c.slot_count = slot_count
         c.max_consumers = max_consumers
         c.slot_size = slot_size
-        c.flags = (_lib.RING_PREFAULT if prefault else 0) | (_lib.RING_HUGEPAGES if hugepages else 0)
+        c.flags = ((_lib.RING_PREFAULT if prefault else 0) | (_lib.RING_HUGEPAGES if hugepages else 0)
+                   | (0 if timestamps else _lib.RING_NO_TIMESTAMPS))
         c.spin_ns = spin_ns
         c.demote_after_ns = 0 if demote_after is None else max(1, int(demote_after * 1e9))
         out = ctypes.c_void_p()
