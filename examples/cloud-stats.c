@@ -220,16 +220,11 @@ int main(int argc, char **argv)
     const char *why = "stopped";
     while (!ex_stop && (!max_frames || frames < max_frames)) {
         zinc_frame f;
-        rc = zinc_consumer_acquire(cons, &f, 200 * 1000 * 1000);
+        rc = ex_acquire("cloud-stats", cons, &f, &why);
         if (rc == ZINC_ETIMEDOUT)
             continue;
-        if (rc == ZINC_EPIPE) {
-            why = "producer gone";
-            break;
-        }
         if (rc != 0) {
-            fprintf(stderr, "cloud-stats: acquire: %s (%d)\n", zinc_strerror(rc), rc);
-            ret = 1;
+            ret = rc == ZINC_EPIPE ? 0 : 1;
             break;
         }
         dropped += f.dropped;

@@ -227,7 +227,8 @@ int main(int argc, char **argv)
             continue;
         }
         if (rc != 0) {
-            fprintf(stderr, "lidar: claim: %s (%d)\n", zinc_strerror(rc), rc);
+            fprintf(stderr, "lidar: claim: %s (%d) %s\n", zinc_strerror(rc), rc,
+                    zinc_last_error());
             ret = 1;
             break;
         }

@@ -35,9 +35,10 @@ typedef enum { ZINC_EVERY = 0, ZINC_LOSSY = 1, ZINC_LATEST = 2 } zinc_delivery;
 
 /* zinc_ring_config.flags */
 #define ZINC_RING_PREFAULT   0x1u /* pre-fault the whole mapping at create/attach */
-#define ZINC_RING_HUGEPAGES  0x2u /* ask for transparent huge pages (madvise);
-                                      takes effect where /dev/shm is a tmpfs
-                                      mounted huge=advise (zinc doctor says) */
+#define ZINC_RING_HUGEPAGES  0x2u /* ask for transparent huge pages (madvise;
+                                      pre-faults at create); takes effect where
+                                      /dev/shm is a tmpfs mounted huge=advise
+                                      (zinc doctor says) */
 #define ZINC_RING_NO_TIMESTAMPS 0x4u /* read no clock per frame: publish_ns
                                       stays 0 and consumers keep no latency
                                       histogram (a hand-over ~15-20 ns
