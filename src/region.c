@@ -131,6 +131,10 @@ ZINC_API int32_t zinc_create_ex(const char *name, uintptr_t capacity,
         return r;
     uint32_t layout = opts ? opts->layout_version : 0;
     uint32_t flags = opts ? opts->flags : 0;
+    for (size_t i = 0; opts && i < sizeof(opts->reserved) / sizeof(opts->reserved[0]); i++)
+        if (opts->reserved[i])
+            return zinc__fail(ZINC_EINVAL, "create '%s': opts.reserved[%zu] must be zero (a "
+                              "later version may give it a meaning)", name, i);
     if (layout == 0)
         layout = ZINC_REGION_V1;
     if (layout != ZINC_REGION_V1 && layout != ZINC_REGION_V2)

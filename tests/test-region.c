@@ -492,6 +492,25 @@ Test(region, invalid_capacity)
     cr_assert_eq(count_prefixed(pre), before);
 }
 
+Test(region, create_opts_reserved_must_be_zero)
+{
+    const char *name = tname("reserved");
+    for (int i = 0; i < 6; i++) {
+        zinc_create_opts o = {.layout_version = 2};
+        o.reserved[i] = 1;
+        ZincHandle h = (ZincHandle)&h;
+        cr_expect_eq(zinc_create_ex(name, (uintptr_t)page(), &o, &h), -22, "reserved[%d]", i);
+        cr_expect_null(h);
+        cr_expect(strstr(zinc_last_error(), "reserved") != NULL, "message: %s",
+                  zinc_last_error());
+        cr_expect(!exists(name), "reserved[%d] != 0 left an object", i);
+    }
+    zinc_create_opts o = {.layout_version = 2};
+    ZincHandle h;
+    cr_assert_eq(zinc_create_ex(name, (uintptr_t)page(), &o, &h), 0, "%s", zinc_last_error());
+    zinc_close(h);
+}
+
 /* "Checked before any system call": in a child that may not open a single
  * file, a call that got as far as shm_open would fail with -24 (EMFILE);
  * validation failures must still say -22. */

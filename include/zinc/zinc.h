@@ -104,7 +104,7 @@ ZINC_API uint32_t zinc_version(void);
 typedef struct zinc_create_opts {
     uint32_t layout_version; /* 0 or 1: data at 64; 2: data at one page */
     uint32_t flags;          /* ZINC_CREATE_* */
-    uint64_t reserved[6];    /* zero */
+    uint64_t reserved[6];    /* zero (else -22) */
 } zinc_create_opts;
 
 /* zinc_create with options; opts may be NULL (= zinc_create). With
