@@ -1597,8 +1597,10 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
         }
         if (!slept) {
             slept = true;
-            /* The spin did not pay off: spin less next time (floor 1 us). */
-            c->spin_cur = c->spin_cur / 2 > 1000 ? c->spin_cur / 2 : 1000;
+            /* The spin did not pay off: spin less next time (floor 1 us,
+             * or the configured spin if that is shorter). */
+            uint32_t floor_ns = c->spin_ns < 1000 ? c->spin_ns : 1000;
+            c->spin_cur = c->spin_cur / 2 > floor_ns ? c->spin_cur / 2 : floor_ns;
         }
         /* Sleep protocol, consumer side (W1..W5 in docs/design.md). */
         /* W1 seq_cst: totally ordered with publish's fence P2. */
