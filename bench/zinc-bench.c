@@ -778,10 +778,108 @@ static void ref_fx_cons(struct zb_job *j, const struct zb_transport *t, int idx)
     }
 }
 
-static void bench_ref_latency(const char *name, const char *variant, role_fn p, role_fn c,
-                              uint64_t count, int sleep, uint64_t gap)
+/* The futex ping-pong again, through two zinc rings whose consumers sleep
+ * (spin 1 ns): "a" carries the ping, "b" the pong. Each side creates the
+ * ring it produces, then attaches to the other's. The same method as the
+ * futex reference, so their ratio is the library's own cost of a wake-up. */
+static zinc_producer *pp_create(struct zb_job *j, const char *suffix)
 {
-    if (!selected("reference", name, variant, 64))
+    char n[96];
+    snprintf(n, sizeof(n), "%s_%s", j->name, suffix);
+    zinc_ring_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.slot_count = 4;
+    cfg.max_consumers = 1;
+    cfg.slot_size = 64;
+    cfg.spin_ns = 1;
+    zinc_producer *p = NULL;
+    int r = zinc_producer_create(n, &cfg, &p);
+    if (r < 0)
+        zb_die(j, "zinc_producer_create(%s): %s %s", n, zinc_strerror(r), zinc_last_error());
+    return p;
+}
+
+static zinc_consumer *pp_attach(struct zb_job *j, const char *suffix)
+{
+    char n[96];
+    snprintf(n, sizeof(n), "%s_%s", j->name, suffix);
+    uint64_t t0 = zb_now();
+    for (;;) {
+        zinc_consumer *c = NULL;
+        int r = zinc_consumer_open(n, ZINC_EVERY, &c);
+        if (r == 0)
+            return c;
+        if ((r != ZINC_ENOENT && r != ZINC_EAGAIN) || zb_now() - t0 > job_deadline_ns)
+            zb_die(j, "zinc_consumer_open(%s): %s %s", n, zinc_strerror(r), zinc_last_error());
+        struct timespec ts = { 0, 100 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void pp_send(struct zb_job *j, zinc_producer *p, uint64_t seq)
+{
+    zinc_frame f;
+    int r = zinc_producer_claim(p, &f, -1);
+    if (r == 0) {
+        memcpy(f.data, &seq, sizeof(seq));
+        f.size = sizeof(seq);
+        r = zinc_producer_publish(p, &f);
+    }
+    if (r < 0)
+        zb_die(j, "ping-pong send: %s %s", zinc_strerror(r), zinc_last_error());
+}
+
+static void pp_recv(struct zb_job *j, zinc_consumer *c, uint64_t seq)
+{
+    zinc_frame f;
+    int r = zinc_consumer_acquire(c, &f, -1);
+    if (r < 0)
+        zb_die(j, "ping-pong acquire: %s %s", zinc_strerror(r), zinc_last_error());
+    uint64_t got;
+    memcpy(&got, f.data, sizeof(got));
+    r = zinc_consumer_release(c, &f);
+    if (r < 0 || got != seq)
+        zb_die(j, "ping-pong: frame %llu carried %llu (release %d)", (unsigned long long)seq,
+               (unsigned long long)got, r);
+}
+
+static void zinc_pp_prod(struct zb_job *j, const struct zb_transport *t, int idx)
+{
+    (void)t;
+    (void)idx;
+    zinc_producer *p = pp_create(j, "a");
+    zinc_consumer *c = pp_attach(j, "b");
+    wait_attached(j);
+    for (uint64_t i = 0; i < j->count; i++) {
+        uint64_t t0 = zb_now();
+        pp_send(j, p, i + 1);
+        pp_recv(j, c, i + 1);
+        j->samples[i] = (zb_now() - t0) / 2;
+    }
+    zinc_consumer_close(c);
+    zinc_producer_close(p);
+}
+
+static void zinc_pp_cons(struct zb_job *j, const struct zb_transport *t, int idx)
+{
+    (void)t;
+    (void)idx;
+    zinc_producer *p = pp_create(j, "b");
+    zinc_consumer *c = pp_attach(j, "a");
+    /* Pairs with the producer's wait_attached. */
+    atomic_fetch_add_explicit(&j->attached.v, 1, memory_order_acq_rel);
+    for (uint64_t i = 0; i < j->count; i++) {
+        pp_recv(j, c, i + 1);
+        pp_send(j, p, i + 1);
+    }
+    zinc_consumer_close(c);
+    zinc_producer_close(p);
+}
+
+static void bench_ref_latency(const char *group, const char *name, const char *variant,
+                              role_fn p, role_fn c, uint64_t count, int sleep, uint64_t gap)
+{
+    if (!selected(group, name, variant, 64))
         return;
     struct zb_job *j = job_new(NULL, 64, count);
     j->sleep = (uint32_t)sleep;
@@ -791,7 +889,7 @@ static void bench_ref_latency(const char *name, const char *variant, role_fn p, 
     memset(j->shared, 0, 4096);
     alloc_samples(j);
     if (run(j, NULL, p, c) == 0) {
-        struct result *r = add("reference", name, variant, 64);
+        struct result *r = add(group, name, variant, 64);
         r->lat = stats(j->samples + j->warmup, j->count - j->warmup);
         r->frames = count;
         print_lat(r);
@@ -1021,6 +1119,9 @@ static void compute_ratios(void)
           med("reference", "futex", "round-trip/2", 64), 1.2, 1);
     ratio("64 B sleeping wake-up / futex one-way (same method)", zs,
           med("reference", "futex", "one-way", 64), 1.2, 1);
+    ratio("64 B sleeping ping-pong round trip/2 / futex ping-pong round trip/2 (same method)",
+          med("latency", "zinc", "sleep round-trip/2", 64),
+          med("reference", "futex", "round-trip/2", 64), 1.2, 1);
     ratio("1080p one-line frame interval / iceoryx", ivl("throughput", "zinc", "one-line", SZ_1080P),
           ivl("throughput", "iceoryx", "one-line", SZ_1080P), 0.3, 1);
     const char *wa = "write-all/read-all";
@@ -1310,8 +1411,8 @@ int main(int argc, char **argv)
         printf("== round %d of %d\n", round_no, rounds);
         /* Each ratio's two sides run back to back: spin group, sleep group. */
         printf("64 B, spinning consumers, with the cache-line references:\n");
-        bench_ref_latency("cacheline", "round-trip/2", ref_pp_prod, ref_pp_cons, ref_n, 0, 0);
-        bench_ref_latency("cacheline", "one-way", ref_ow_prod, ref_ow_cons, ref_n, 0, 0);
+        bench_ref_latency("reference", "cacheline", "round-trip/2", ref_pp_prod, ref_pp_cons, ref_n, 0, 0);
+        bench_ref_latency("reference", "cacheline", "one-way", ref_ow_prod, ref_ow_cons, ref_n, 0, 0);
         /* Odd rounds run the transports in order, even rounds in reverse,
          * so none always runs first after the same neighbour. */
         for (int k = 0; k < ntx; k++) {
@@ -1331,8 +1432,10 @@ int main(int argc, char **argv)
         bench_latency(&zb_tx_zinc, 64, 0, 0, "spin no-timestamps");
         lat_ring_flags = 0;
         printf("64 B, sleeping consumers, with the futex references:\n");
-        bench_ref_latency("futex", "round-trip/2", ref_fx_prod, ref_fx_cons, ref_s, 1, 0);
-        bench_ref_latency("futex", "one-way", ref_ow_prod, ref_ow_cons, ref_s, 1, gap);
+        bench_ref_latency("reference", "futex", "round-trip/2", ref_fx_prod, ref_fx_cons, ref_s, 1, 0);
+        bench_ref_latency("latency", "zinc", "sleep round-trip/2", zinc_pp_prod, zinc_pp_cons, ref_s,
+                          1, 0);
+        bench_ref_latency("reference", "futex", "one-way", ref_ow_prod, ref_ow_cons, ref_s, 1, gap);
         for (int k = 0; k < ntx; k++) {
             const struct zb_transport *t = txs[round_no % 2 ? k : ntx - 1 - k];
             if (t->sleep_ok)
