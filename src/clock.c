@@ -69,6 +69,20 @@ static bool anchor(uint64_t *tsc, uint64_t *ns)
 }
 #endif
 
+#if ZCLK_TSC
+/* Did the extrapolation from the latest anchor miss the fresh anchor by more
+ * than it can when both clocks run together (1 us, plus 0.1 % of the gap for
+ * NTP's slew)? */
+static bool off_course(const struct zr_clock *k, uint64_t tsc, uint64_t ns)
+{
+    if (!k->mult)
+        return false;
+    uint64_t guess = k->ns1 + (uint64_t)(((zclk_u128)(tsc - k->tsc1) * k->mult) >> 32);
+    uint64_t miss = guess > ns ? guess - ns : ns - guess;
+    return miss > 1000 + (ns - k->ns1) / 1000;
+}
+#endif
+
 uint64_t zinc__clock_sync(struct zr_clock *k)
 {
 #if ZCLK_TSC
@@ -76,8 +90,10 @@ uint64_t zinc__clock_sync(struct zr_clock *k)
         k->use_tsc = (int8_t)tsc_usable();
     uint64_t tsc, ns;
     if (k->use_tsc > 0 && anchor(&tsc, &ns)) {
-        if (k->tsc0 == 0 || tsc <= k->tsc0 || ns <= k->ns0) {
-            /* first anchor (or a TSC that stepped back: start over) */
+        if (k->tsc0 == 0 || tsc <= k->tsc1 || ns <= k->ns1 || off_course(k, tsc, ns)) {
+            /* First anchor, or the TSC and CLOCK_MONOTONIC parted ways (a
+             * TSC that stepped back, a suspend that stopped one and not the
+             * other, a migrated VM): forget the rate and start over. */
             k->tsc0 = tsc;
             k->ns0 = ns;
             k->mult = 0;
@@ -87,7 +103,8 @@ uint64_t zinc__clock_sync(struct zr_clock *k)
                                                                   : ZCLK_SETTLED_NS)) {
             /* A rate from a base at least as long as the current one's (or
              * 100 ms): after a rebase the old rate serves until then. In
-             * ns per tick, 32.32; plausible TSCs tick at 100 MHz..20 GHz. */
+             * ns per tick, 32.32; plausible TSCs tick at 100 MHz..20 GHz
+             * (anything else: start over from this anchor). */
             uint64_t m = (uint64_t)((((zclk_u128)(ns - k->ns0)) << 32) /
                                     (tsc - k->tsc0));
             if (m > (1ull << 32) / 20 && m < (10ull << 32)) {
@@ -96,10 +113,10 @@ uint64_t zinc__clock_sync(struct zr_clock *k)
                 uint64_t ahead = k->rate_span < ZCLK_RESYNC_NS ? k->rate_span : ZCLK_RESYNC_NS;
                 k->resync_ticks = (uint64_t)(((zclk_u128)ahead << 32) / m);
             } else {
-                k->use_tsc = -1;
                 k->mult = 0;
+                k->rate_span = 0;
             }
-            if (ns - k->ns0 >= ZCLK_REBASE_NS) {
+            if (!k->mult || ns - k->ns0 >= ZCLK_REBASE_NS) {
                 k->tsc0 = tsc;
                 k->ns0 = ns;
             }

@@ -125,3 +125,27 @@ Test(clock, survives_a_tsc_step_back)
     cr_expect_geq(s.below, -1000);
     cr_expect_leq(s.above, 1000);
 }
+
+/* A suspend that stops CLOCK_MONOTONIC but not the TSC (or a migrated VM
+ * whose TSC jumps ahead): the old rate must be dropped, not blended with
+ * the jump into one that is off by a quarter. */
+Test(clock, survives_a_tsc_jump_ahead)
+{
+    if (!ZCLK_TSC || !kernel_uses_tsc())
+        cr_skip_test("the kernel's clocksource is not the TSC");
+    unsetenv("ZINC_CLOCK");
+    struct zr_clock k;
+    memset(&k, 0, sizeof(k));
+    sweep(&k, 300 * 1000000ull);
+    cr_assert_gt(k.mult, 0);
+    /* 100 ms of ticks that CLOCK_MONOTONIC did not see */
+    uint64_t ticks = (uint64_t)(((zclk_u128)100000000ull << 32) / k.mult);
+    k.tsc0 -= ticks;
+    k.tsc1 -= ticks;
+    struct sweep s = sweep(&k, 50 * 1000000ull);
+    cr_expect_gt(k.mult, 0, "the TSC path did not come back");
+    cr_expect_gt(s.extrapolated, s.samples / 2);
+    cr_expect_eq(s.backwards, 0);
+    cr_expect_geq(s.below, -1000, "a value %lld ns before clock_gettime", (long long)s.below);
+    cr_expect_leq(s.above, 1000, "a value %lld ns after clock_gettime", (long long)s.above);
+}
