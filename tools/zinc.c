@@ -670,9 +670,12 @@ static void stat_text(const struct snapshot *s)
     uint64_t now = now_ns(CLOCK_MONOTONIC);
     char fcc[8];
     printf("  ring     generation 0x%016" PRIx64 ", %u slots x %s, max %u consumers, "
-           "stream %s\n",
+           "stream %s%s%s%s\n",
            r->generation, r->slot_count, human_bytes(r->slot_size, b1, sizeof(b1)),
-           r->max_consumers, fourcc_str(r->stream_fourcc, fcc));
+           r->max_consumers, fourcc_str(r->stream_fourcc, fcc),
+           r->flags & ZINC_RING_PREFAULT ? ", prefault" : "",
+           r->flags & ZINC_RING_HUGEPAGES ? ", hugepages" : "",
+           r->flags & ZINC_RING_NO_TIMESTAMPS ? ", no timestamps (no latency figures)" : "");
     printf("  producer pid %d, %s, %s; head %" PRIu64 ", published %" PRIu64 ", aborted %" PRIu64
            "\n",
            r->producer_pid, prod_state_name(r->producer_state),
