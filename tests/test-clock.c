@@ -65,13 +65,24 @@ static struct sweep sweep(struct zr_clock *k, uint64_t ns)
     return s;
 }
 
-Test(clock, tracks_clock_monotonic)
+/* A fresh handle clock on the TSC path, the test skipped where there is none,
+ * after `ns` of sweeping (its rate measured). */
+static void tsc_clock(struct zr_clock *k, uint64_t ns)
 {
     if (!ZCLK_TSC || !kernel_uses_tsc())
         cr_skip_test("the kernel's clocksource is not the TSC: clock_gettime is used as is");
     unsetenv("ZINC_CLOCK");
+    memset(k, 0, sizeof(*k));
+    if (ns) {
+        sweep(k, ns);
+        cr_assert_gt(k->mult, 0, "no rate was measured in %llu ns", (unsigned long long)ns);
+    }
+}
+
+Test(clock, tracks_clock_monotonic)
+{
     struct zr_clock k;
-    memset(&k, 0, sizeof(k));
+    tsc_clock(&k, 0);
     struct sweep s = sweep(&k, 300 * 1000000ull);
     cr_log_info("%llu samples, %llu extrapolated, worst %lld ns below / %lld ns above "
                 "the bracket, rate %.6f ns/tick over %llu ns",
@@ -106,13 +117,8 @@ Test(clock, vdso_when_asked)
  * (a migrated VM) must not give values before earlier ones, nor stay off. */
 Test(clock, survives_a_tsc_step_back)
 {
-    if (!ZCLK_TSC || !kernel_uses_tsc())
-        cr_skip_test("the kernel's clocksource is not the TSC");
-    unsetenv("ZINC_CLOCK");
     struct zr_clock k;
-    memset(&k, 0, sizeof(k));
-    sweep(&k, 20 * 1000000ull);
-    cr_assert_gt(k.mult, 0);
+    tsc_clock(&k, 20 * 1000000ull);
     uint64_t before = zinc__clock_now(&k);
     /* Pretend the anchors lie in the TSC's future. */
     k.tsc0 += 1ull << 50;
@@ -131,13 +137,8 @@ Test(clock, survives_a_tsc_step_back)
  * the jump into one that is off by a quarter. */
 Test(clock, survives_a_tsc_jump_ahead)
 {
-    if (!ZCLK_TSC || !kernel_uses_tsc())
-        cr_skip_test("the kernel's clocksource is not the TSC");
-    unsetenv("ZINC_CLOCK");
     struct zr_clock k;
-    memset(&k, 0, sizeof(k));
-    sweep(&k, 300 * 1000000ull);
-    cr_assert_gt(k.mult, 0);
+    tsc_clock(&k, 300 * 1000000ull);
     /* 100 ms of ticks that CLOCK_MONOTONIC did not see */
     uint64_t ticks = (uint64_t)(((zclk_u128)100000000ull << 32) / k.mult);
     k.tsc0 -= ticks;
