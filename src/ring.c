@@ -838,6 +838,10 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
     p->next_seq = 1;
     p->spin_ns = ctl->spin_ns <= MAX_SPIN_NS ? ctl->spin_ns : MAX_SPIN_NS;
     p->timestamps = !(cfg->flags & ZINC_RING_NO_TIMESTAMPS);
+    /* First anchor now (and the one-time look at the clocksource), not at
+     * the first publish. */
+    if (p->timestamps)
+        (void)zinc__clock_now(&p->clk);
     p->demote_after_ns = cfg->demote_after_ns;
     *out = p;
     return ZINC_OK;
@@ -1266,6 +1270,7 @@ ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consu
     c->mode = c->req_mode = mode;
     c->spin_ns = ctl->spin_ns <= MAX_SPIN_NS ? ctl->spin_ns : MAX_SPIN_NS;
     c->spin_cur = c->spin_ns;
+    (void)zinc__clock_now(&c->clk); /* first anchor now, not at the first frame */
 
     /* Initialise the entry; relaxed stores ordered by the seq_cst store of
      * ACTIVE below (which the producer's scan reads with acquire). */
