@@ -25,7 +25,8 @@ def huge_pages():
     """The ring options run again on a /dev/shm mounted huge=advise."""
     path = f'{R}/hugepages/summary.md'
     if not os.path.exists(path):
-        return ('Not run (`unshare -m` needs root): see `bench/results/hugepages.txt`.')
+        return ('Not run (`unshare -m` and the mount need root): see '
+                '`bench/results/hugepages.txt`.')
     blocks = open(path).read().strip().split('\n\n')
     def rows(block, keep):
         lines = block.split('\n')

@@ -75,6 +75,7 @@ echo "== huge pages: the ring options again, on a /dev/shm mounted huge=advise"
 # ZINC_RING_HUGEPAGES cannot take effect; a private mount namespace gives
 # the harness a /dev/shm where it can. Results in $OUT/hugepages/.
 HP="$OUT/hugepages"
+rm -rf "$HP" # never report an earlier run's figures
 if unshare -m true 2>/dev/null; then
     unshare -m sh -c 'mount -t tmpfs -o huge=advise,size=2G tmpfs /dev/shm && exec "$0" \
         --out "$1" --no-iox --only "throughput:zinc:write-all/read-all:8294400,throughput:zinc:write-all/read-all prefault,throughput:zinc:write-all/read-all huge,throughput:bare:write-all/read-all:8294400"' \
