@@ -12,6 +12,9 @@ interpreter on the next access instead of raising).
 import ctypes
 import weakref
 
+from . import _lib
+from .errors import InvalidArgument
+
 
 class Keeper:
     """Closes a native handle once its owner closed and no view is left."""
@@ -24,6 +27,40 @@ class Keeper:
     @property
     def alive(self):
         return self._finalizer.alive
+
+
+class Handle:
+    """What Region, Producer and Consumer share: a native handle (``_h``,
+    None once closed), its name, ``with`` support and close on collection.
+    Subclasses define ``close()`` and ``_what`` ("region", ...)."""
+
+    _h = None
+    _what = "handle"
+
+    def _handle(self):
+        if self._h is None:
+            raise InvalidArgument(_lib.EINVAL, f"{self._what} is closed")
+        return self._h
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def closed(self):
+        return self._h is None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
 
 
 _types = {}

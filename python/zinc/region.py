@@ -33,7 +33,7 @@ def _info(ci):
                       bool(ci.is_ring), ci.created_at, ci.name_hash)
 
 
-class Region:
+class Region(_mem.Handle):
     """A Zinc shared-memory region.
 
     ``Region.create(name, capacity)`` makes one (capacity: a non-zero multiple
@@ -46,6 +46,8 @@ class Region:
     stays until the last of them is gone (so they never point at unmapped
     memory), but the Region object itself is unusable from then on.
     """
+
+    _what = "region"
 
     def __init__(self, handle, name, owner):
         # Use Region.create / Region.open.
@@ -96,28 +98,7 @@ class Region:
             self._ptr = None
             self._keeper = None  # the finalizer runs now, or with the last view
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def _handle(self):
-        if self._h is None:
-            raise InvalidArgument(_lib.EINVAL, "region is closed")
-        return self._h
-
     # ---- properties ---------------------------------------------------------
-    @property
-    def name(self):
-        return self._name
-
     @property
     def capacity(self):
         """Usable data bytes."""
@@ -132,10 +113,6 @@ class Region:
     def owner(self):
         """True for the handle that created the region."""
         return self._owner
-
-    @property
-    def closed(self):
-        return self._h is None
 
     @property
     def address(self):

@@ -367,11 +367,13 @@ class Frame:
         return f"<zinc.Frame seq={self.seq} size={self.size} {what}{state}>"
 
 
-class Producer:
+class Producer(_mem.Handle):
     """The writing end of a ring. ``Producer.create(name, slot_count=,
     slot_size=, ...)``; then ``claim()`` a frame, fill it, ``publish()`` it.
     Close (or leave the ``with`` block) to tell consumers it is over; the
     mapping stays until the last array made from it is gone."""
+
+    _what = "producer"
 
     def __init__(self, handle, name, cfg):
         self._h = handle
@@ -401,15 +403,6 @@ class Producer:
         out = ctypes.c_void_p()
         check(_lib.zinc_producer_create(b, ctypes.byref(c), ctypes.byref(out)))
         return cls(out.value, b.decode(), _config(c))
-
-    def _handle(self):
-        if self._h is None:
-            raise InvalidArgument(_lib.EINVAL, "producer is closed")
-        return self._h
-
-    @property
-    def name(self):
-        return self._name
 
     @property
     def config(self):
@@ -516,30 +509,16 @@ class Producer:
             self._h = None
             self._keeper = None
 
-    @property
-    def closed(self):
-        return self._h is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
     def __repr__(self):
         return f"<zinc.Producer {self._name!r}{' closed' if self._h is None else ''}>"
 
 
-class Consumer:
+class Consumer(_mem.Handle):
     """The reading end of a ring. ``Consumer.open(name, mode=Mode.LATEST)``;
     ``acquire()`` a frame, read it, ``release()`` it. Iterating yields frames
     until the producer is gone."""
+
+    _what = "consumer"
 
     def __init__(self, handle, name, mode):
         self._h = handle
@@ -572,15 +551,6 @@ class Consumer:
                 raise err
             time.sleep(delay)  # polling for a name to appear; not synchronisation
             delay = min(delay * 2, 0.05)
-
-    def _handle(self):
-        if self._h is None:
-            raise InvalidArgument(_lib.EINVAL, "consumer is closed")
-        return self._h
-
-    @property
-    def name(self):
-        return self._name
 
     @property
     def config(self):
@@ -687,22 +657,6 @@ class Consumer:
             self._held = None
             self._h = None
             self._keeper = None
-
-    @property
-    def closed(self):
-        return self._h is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self):
         return (f"<zinc.Consumer {self._name!r} {self._mode.name}"
