@@ -387,7 +387,9 @@ static uint64_t random_u64(void)
 /* Producer: write frame f's descriptor words. Relaxed stores: the release
  * store of the slot's lock word (P1) orders them for readers. The tensor
  * and user lines are written only when used (see layout.h). */
-static void desc_store(struct zr_desc *d, const zinc_frame *f, uint64_t seq, uint64_t pub)
+/* Writer: every descriptor word but ZD_PUBLISH, which the caller stores
+ * (publish reads its clock after these stores; see there). */
+static void desc_store(struct zr_desc *d, const zinc_frame *f, uint64_t seq)
 {
     const zinc_tensor *t = &f->tensor;
     uint64_t user[ZINC_FRAME_USER_SIZE / 8], any = 0;
@@ -397,7 +399,6 @@ static void desc_store(struct zr_desc *d, const zinc_frame *f, uint64_t seq, uin
     atomic_store_explicit(&d->w[ZD_SEQ], seq, memory_order_relaxed);
     atomic_store_explicit(&d->w[ZD_SIZE], f->size, memory_order_relaxed);
     atomic_store_explicit(&d->w[ZD_TIMESTAMP], f->timestamp_ns, memory_order_relaxed);
-    atomic_store_explicit(&d->w[ZD_PUBLISH], pub, memory_order_relaxed);
     atomic_store_explicit(&d->w[ZD_DTYPE],
                           (uint64_t)t->dtype_code | (uint64_t)t->dtype_bits << 8 |
                               (uint64_t)t->dtype_lanes << 16 | (uint64_t)t->ndim << 32,
@@ -419,45 +420,11 @@ static void desc_store(struct zr_desc *d, const zinc_frame *f, uint64_t seq, uin
             atomic_store_explicit(&d->w[ZD_USER + i], user[i], memory_order_relaxed);
 }
 
-/* Reader: copy the descriptor words in use (the others are zeroed).
- * Relaxed loads; the caller brackets them with the acquire load of lock and
- * an acquire fence + re-load. */
-static void desc_copy(const struct zr_desc *d, uint64_t w[ZD_WORDS])
-{
-    struct zr_desc *dd = (struct zr_desc *)d;
-    for (int i = 0; i < ZD_SHAPE; i++)
-        w[i] = atomic_load_explicit(&dd->w[i], memory_order_relaxed);
-    bool tensor = (w[ZD_DTYPE] >> 32) != 0, user = (w[ZD_FOURCC_FLAGS] & ZD_HAS_USER) != 0;
-    for (int i = ZD_SHAPE; i < ZD_USER; i++)
-        w[i] = tensor ? atomic_load_explicit(&dd->w[i], memory_order_relaxed) : 0;
-    for (int i = ZD_USER; i < ZD_WORDS; i++)
-        w[i] = user ? atomic_load_explicit(&dd->w[i], memory_order_relaxed) : 0;
-}
-
-static void desc_decode(const uint64_t w[ZD_WORDS], zinc_frame *f)
-{
-    zinc_tensor *t = &f->tensor;
-    f->size = w[ZD_SIZE];
-    f->seq = w[ZD_SEQ];
-    f->timestamp_ns = w[ZD_TIMESTAMP];
-    f->publish_ns = w[ZD_PUBLISH];
-    t->dtype_code = (uint8_t)(w[ZD_DTYPE] & 0xff);
-    t->dtype_bits = (uint8_t)(w[ZD_DTYPE] >> 8 & 0xff);
-    t->dtype_lanes = (uint16_t)(w[ZD_DTYPE] >> 16 & 0xffff);
-    t->ndim = (uint32_t)(w[ZD_DTYPE] >> 32);
-    t->offset = w[ZD_OFFSET];
-    for (int i = 0; i < 4; i++) {
-        t->shape[i] = w[ZD_SHAPE + i];
-        t->strides[i] = (int64_t)w[ZD_STRIDES + i];
-    }
-    f->fourcc = (uint32_t)(w[ZD_FOURCC_FLAGS] & 0xffffffffu);
-    f->flags = (uint32_t)(w[ZD_FOURCC_FLAGS] >> 32) & 0xffffu;
-    memcpy(f->user, &w[ZD_USER], ZINC_FRAME_USER_SIZE);
-}
-
-/* Reader, hot path: the descriptor words in use straight into `f` (the
- * others zeroed), for a caller that re-checks lock before trusting `f`.
- * Relaxed loads, bracketed as for desc_copy. */
+/* Reader: the descriptor words in use straight into `f` (the others
+ * zeroed; the tensor line only if ndim > 0, the user line only if
+ * ZD_HAS_USER). Relaxed loads; the caller brackets them with the acquire
+ * load of lock and an acquire fence + re-load, and trusts `f` only if the
+ * re-load matches. */
 static void desc_read(const struct zr_desc *d, zinc_frame *f)
 {
     struct zr_desc *dd = (struct zr_desc *)d;
@@ -1083,12 +1050,9 @@ ZINC_API int zinc_producer_publish(zinc_producer *p, zinc_frame *f)
     /* The descriptor words first, the clock after: the stores start
      * taking the descriptor's line (a spinning consumer holds it) while
      * the clock is read. */
-    desc_store(d, f, n, 0);
-    uint64_t pub = 0;
-    if (likely(p->timestamps)) {
-        pub = zinc__clock_now(&p->clk);
-        atomic_store_explicit(&d->w[ZD_PUBLISH], pub, memory_order_relaxed);
-    }
+    desc_store(d, f, n);
+    uint64_t pub = likely(p->timestamps) ? zinc__clock_now(&p->clk) : 0;
+    atomic_store_explicit(&d->w[ZD_PUBLISH], pub, memory_order_relaxed);
     f->publish_ns = pub;
     /* P1, release: pairs with the reader's acquire load of lock; a reader
      * that sees 2n sees the payload and the descriptor words. */
@@ -1146,7 +1110,8 @@ ZINC_API int zinc_producer_set_stream(zinc_producer *p, const zinc_frame *desc)
     /* Seqlock write, as a frame's: odd, fence, words, even (release). */
     atomic_store_explicit(&d->lock, s + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
-    desc_store(d, desc, 0, now_ns());
+    desc_store(d, desc, 0);
+    atomic_store_explicit(&d->w[ZD_PUBLISH], now_ns(), memory_order_relaxed);
     atomic_store_explicit(&d->lock, s + 2, memory_order_release);
     return ZINC_OK;
 }
@@ -1690,13 +1655,12 @@ ZINC_API int zinc_consumer_stream(zinc_consumer *c, zinc_frame *desc)
         if (s1 == 0)
             return zinc__fail_static(ZINC_EAGAIN, "no stream descriptor set");
         if (!(s1 & 1)) {
-            uint64_t w[ZD_WORDS];
-            desc_copy(d, w);
+            zinc_frame w; /* the caller's struct is written only if intact */
+            desc_read(d, &w);
             /* Acquire fence before the re-check, as for frames. */
             atomic_thread_fence(memory_order_acquire);
             if (atomic_load_explicit(&d->lock, memory_order_relaxed) == s1) {
-                memset(desc, 0, sizeof(*desc));
-                desc_decode(w, desc);
+                *desc = w;
                 desc->seq = 0;
                 return desc_check(desc, c->m.g.slot_size, c->m.name);
             }
