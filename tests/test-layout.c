@@ -15,20 +15,9 @@
 #include "layout.h"
 #include "ring-util.h"
 
-static char g_name[160];
+#include "ring-suite.h"
 
-static void setup(void)
-{
-    ru_name(g_name, sizeof(g_name), criterion_current_test->name);
-    ru_cleanup(g_name);
-}
-
-static void teardown(void)
-{
-    ru_cleanup(g_name);
-}
-
-TestSuite(layout, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(layout, .init = ru_suite_setup, .fini = ru_suite_teardown, .timeout = 30);
 
 /* ---- the structs, as numbers -------------------------------------------------- */
 

@@ -16,7 +16,8 @@
 #include "layout.h"
 #include "ring-util.h"
 
-static char g_name[160];
+#include "ring-suite.h"
+
 static zinc_producer *g_p;
 static uint8_t *g_raw;
 static size_t g_len;
@@ -24,20 +25,14 @@ static size_t g_len;
 #define SLOTS 4
 #define SLOT_SIZE 1000
 
-static void setup(void)
-{
-    ru_name(g_name, sizeof(g_name), criterion_current_test->name);
-    ru_cleanup(g_name);
-}
-
 static void teardown(void)
 {
     if (g_raw)
         munmap(g_raw, g_len);
-    ru_cleanup(g_name);
+    ru_suite_teardown();
 }
 
-TestSuite(ring_hostile, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(ring_hostile, .init = ru_suite_setup, .fini = teardown, .timeout = 60);
 
 /* Writes of a hostile party: relaxed, nothing pairs with them — the point
  * is that readers survive whatever they see. */

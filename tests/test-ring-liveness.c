@@ -21,20 +21,9 @@
 #include "layout.h"
 #include "ring-util.h"
 
-static char g_name[160];
+#include "ring-suite.h"
 
-static void setup(void)
-{
-    ru_name(g_name, sizeof(g_name), criterion_current_test->name);
-    ru_cleanup(g_name);
-}
-
-static void teardown(void)
-{
-    ru_cleanup(g_name);
-}
-
-TestSuite(ring_live, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(ring_live, .init = ru_suite_setup, .fini = ru_suite_teardown, .timeout = 60);
 
 #define WATCHDOG_MS 5000
 

@@ -21,20 +21,9 @@
 
 #include "ring-util.h"
 
-static char g_name[160];
+#include "ring-suite.h"
 
-static void setup(void)
-{
-    ru_name(g_name, sizeof(g_name), criterion_current_test->name);
-    ru_cleanup(g_name);
-}
-
-static void teardown(void)
-{
-    ru_cleanup(g_name);
-}
-
-TestSuite(ring_stress, .init = setup, .fini = teardown);
+TestSuite(ring_stress, .init = ru_suite_setup, .fini = ru_suite_teardown);
 
 #define MAX_CONS 4
 

@@ -260,20 +260,9 @@ int main(void)
 
 #else
 
-static char g_name[160];
+#include "ring-suite.h"
 
-static void setup(void)
-{
-    ru_name(g_name, sizeof(g_name), criterion_current_test->name);
-    ru_cleanup(g_name);
-}
-
-static void teardown(void)
-{
-    ru_cleanup(g_name);
-}
-
-TestSuite(ring_threads, .init = setup, .fini = teardown, .timeout = 600);
+TestSuite(ring_threads, .init = ru_suite_setup, .fini = ru_suite_teardown, .timeout = 600);
 
 static void need_shm(void)
 {
