@@ -246,7 +246,7 @@ int main(int argc, char **argv)
     bool last = false;
     while (!last) {
         zinc_frame f;
-        rc = zinc_producer_claim(p, &f, 200 * 1000 * 1000);
+        rc = ex_claim("camera", p, &f);
         if (rc == ZINC_ETIMEDOUT) {
             /* An EVERY consumer is behind; keep trying unless told to stop. */
             blocked++;
@@ -255,8 +255,6 @@ int main(int argc, char **argv)
             continue;
         }
         if (rc != 0) {
-            fprintf(stderr, "camera: claim: %s (%d) %s\n", zinc_strerror(rc), rc,
-                    zinc_last_error());
             ret = 1;
             break;
         }
@@ -275,12 +273,7 @@ int main(int argc, char **argv)
         }
         if (last)
             f.flags |= ZINC_FRAME_END_OF_STREAM;
-        if (rc == 0)
-            rc = zinc_producer_publish(p, &f);
-        if (rc != 0) {
-            fprintf(stderr, "camera: publish: %s (%d) %s\n", zinc_strerror(rc), rc,
-                    zinc_last_error());
-            zinc_producer_abort(p, &f);
+        if (ex_publish("camera", p, &f, rc) != 0) {
             ret = 1;
             break;
         }

@@ -197,6 +197,27 @@ int ex_acquire(const char *prog, zinc_consumer *cons, zinc_frame *f, const char 
     return rc;
 }
 
+int ex_claim(const char *prog, zinc_producer *p, zinc_frame *f)
+{
+    int rc = zinc_producer_claim(p, f, 200 * 1000 * 1000);
+    if (rc != 0 && rc != ZINC_ETIMEDOUT)
+        fprintf(stderr, "%s: claim: %s (%d) %s\n", prog, zinc_strerror(rc), rc,
+                zinc_last_error());
+    return rc;
+}
+
+int ex_publish(const char *prog, zinc_producer *p, zinc_frame *f, int rc)
+{
+    if (rc == 0)
+        rc = zinc_producer_publish(p, f);
+    if (rc != 0) {
+        fprintf(stderr, "%s: publish: %s (%d) %s\n", prog, zinc_strerror(rc), rc,
+                zinc_last_error());
+        zinc_producer_abort(p, f);
+    }
+    return rc;
+}
+
 uint64_t ex_frame_latency(const zinc_frame *f, uint64_t now)
 {
     uint64_t ts = f->timestamp_ns ? f->timestamp_ns : f->publish_ns;

@@ -66,6 +66,15 @@ int ex_open_consumer(const char *prog, const char *name, zinc_delivery mode, dou
  * gone"; any other failure is printed. Returns the zinc code. */
 int ex_acquire(const char *prog, zinc_consumer *cons, zinc_frame *f, const char **why);
 
+/* zinc_producer_claim for a producer's main loop: waits at most 200 ms
+ * (-110: an EVERY consumer is behind; call again unless stopping); any other
+ * failure is printed. Returns the zinc code. */
+int ex_claim(const char *prog, zinc_producer *p, zinc_frame *f);
+
+/* Publish the claimed `f`, unless `rc` (describing it) already failed; on
+ * failure print why and abort the claim. Returns the zinc code. */
+int ex_publish(const char *prog, zinc_producer *p, zinc_frame *f, int rc);
+
 /* Capture (timestamp_ns, or publish_ns if the producer set none) to `now`. */
 uint64_t ex_frame_latency(const zinc_frame *f, uint64_t now);
 

@@ -220,15 +220,13 @@ int main(int argc, char **argv)
     bool last = false;
     while (!last) {
         zinc_frame f;
-        rc = zinc_producer_claim(p, &f, 200 * 1000 * 1000);
+        rc = ex_claim("lidar", p, &f);
         if (rc == ZINC_ETIMEDOUT) {
             if (ex_stop)
                 break;
             continue;
         }
         if (rc != 0) {
-            fprintf(stderr, "lidar: claim: %s (%d) %s\n", zinc_strerror(rc), rc,
-                    zinc_last_error());
             ret = 1;
             break;
         }
@@ -238,12 +236,7 @@ int main(int argc, char **argv)
         rc = zinc_frame_set_points(&f, n, 4);
         f.timestamp_ns = t;
         f.flags = ZINC_FRAME_KEYFRAME | (last ? ZINC_FRAME_END_OF_STREAM : 0);
-        if (rc == 0)
-            rc = zinc_producer_publish(p, &f);
-        if (rc != 0) {
-            fprintf(stderr, "lidar: publish: %s (%d) %s\n", zinc_strerror(rc), rc,
-                    zinc_last_error());
-            zinc_producer_abort(p, &f);
+        if (ex_publish("lidar", p, &f, rc) != 0) {
             ret = 1;
             break;
         }
