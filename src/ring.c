@@ -1172,6 +1172,19 @@ ZINC_API void zinc_producer_close(zinc_producer *p)
 
 /* ---- consumer ---------------------------------------------------------------- */
 
+/* Open and map the existing ring `name` into `m` (prot: PROT_READ, or with
+ * PROT_WRITE). Whatever it returns, the caller map_release()s `m`. */
+static int open_existing(const char *name, struct zr_map *m, int prot, const char *what)
+{
+    int r = check_name(name, m);
+    if (r < 0)
+        return r;
+    m->fd = shm_open(m->obj, ((prot & PROT_WRITE) ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+    if (m->fd < 0)
+        return zinc__shm_errno(errno, what, name);
+    return map_existing(m, prot);
+}
+
 ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consumer **out)
 {
     if (out)
@@ -1186,15 +1199,7 @@ ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consu
     if (!c)
         return zinc__fail(-ENOMEM, "consumer_open: out of memory");
     struct zr_map *m = &c->m;
-    int r = check_name(name, m);
-    if (r < 0)
-        goto fail;
-    m->fd = shm_open(m->obj, O_RDWR | O_CLOEXEC, 0);
-    if (m->fd < 0) {
-        r = zinc__shm_errno(errno, "consumer_open", name);
-        goto fail;
-    }
-    r = map_existing(m, PROT_READ | PROT_WRITE);
+    int r = open_existing(name, m, PROT_READ | PROT_WRITE, "consumer_open");
     if (r < 0)
         goto fail;
     struct zr_ctl *ctl = m->ctl;
@@ -1758,13 +1763,7 @@ ZINC_API int zinc_ring_stats_read(const char *name, zinc_ring_stats *rs, zinc_co
     if (!rs)
         return zinc__fail(ZINC_EINVAL, "ring_stats: rs is NULL");
     struct zr_map m;
-    int r = check_name(name, &m);
-    if (r < 0)
-        return r;
-    m.fd = shm_open(m.obj, O_RDONLY | O_CLOEXEC, 0);
-    if (m.fd < 0)
-        return zinc__shm_errno(errno, "ring_stats", name);
-    r = map_existing(&m, PROT_READ);
+    int r = open_existing(name, &m, PROT_READ, "ring_stats");
     if (r < 0) {
         map_release(&m);
         return r;
@@ -1835,14 +1834,11 @@ ZINC_API int zinc_ring_remove_stale(const char *name)
 {
     zinc__clear_error();
     struct zr_map m;
-    int r = check_name(name, &m);
-    if (r < 0)
-        return r;
-    m.fd = shm_open(m.obj, O_RDONLY | O_CLOEXEC, 0);
-    if (m.fd < 0)
-        return zinc__shm_errno(errno, "remove_stale", name);
-    r = map_existing(&m, PROT_READ);
+    int r = open_existing(name, &m, PROT_READ, "remove_stale");
+    bool opened = m.fd >= 0;
     map_release(&m);
+    if (!opened)
+        return r; /* a bad name, no such object, no permission */
     if (r == ZINC_EBADMSG)
         return r; /* not a ring: zinc_unlink is the tool for that */
     if (r == ZINC_EAGAIN)
