@@ -86,9 +86,23 @@ bool zinc__region_owner_gone(const struct zinc_hdr *hdr, uint64_t size, const st
     return !zinc__pid_alive(pid, hdr->created_at);
 }
 
-/* Check the stale name `obj` and unlink it if its owner is gone.
+/* A region whose owner closed and whose last handle is gone is dead: its
+ * last closer would have removed the name, unless that closer was an
+ * upstream Zinc handle (upstream's close ignores the owner-closed bit). */
+static bool region_dead(const struct zinc_hdr *hdr)
+{
+    struct zinc_hdr *h = (struct zinc_hdr *)hdr;
+    /* Relaxed: a snapshot of two words that only a dead region keeps still;
+     * a live one refuses either value at the next look. */
+    return (atomic_load_explicit(&h->flags, memory_order_relaxed) & ZINC_FLAG_OWNER_CLOSED) &&
+           atomic_load_explicit(&h->ref_count, memory_order_relaxed) == 0;
+}
+
+/* Check the existing name `obj` and unlink it if its owner is gone
+ * (`any_stale`: dead pid, half-made, owner closed) or, without it, only if
+ * the region is dead (owner closed, no handle left).
  * 0: removed (retry create), -17: live owner, other: error. */
-static int replace_if_stale(const char *obj, const char *name)
+static int replace_if_stale(const char *obj, const char *name, bool any_stale)
 {
     int fd = shm_open(obj, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
@@ -107,12 +121,19 @@ static int replace_if_stale(const char *obj, const char *name)
             hdr = map;
     }
     close(fd);
-    bool gone = zinc__region_owner_gone(hdr, (uint64_t)st.st_size, &st);
+    bool gone = any_stale ? zinc__region_owner_gone(hdr, (uint64_t)st.st_size, &st)
+                          : (hdr && atomic_load_explicit(&((struct zinc_hdr *)hdr)->magic,
+                                                         memory_order_acquire) ==
+                                        ZINC_REGION_MAGIC &&
+                             region_dead(hdr));
     if (map != MAP_FAILED)
         munmap(map, sizeof(struct zinc_hdr));
-    if (!gone)
+    if (!gone && any_stale)
         return zinc__fail(ZINC_EEXIST, "create '%s': the name exists and its owner is alive",
                           name);
+    if (!gone)
+        return zinc__fail(ZINC_EEXIST, "create '%s': the name already exists "
+                          "(ZINC_CREATE_REPLACE_STALE replaces it if its owner is gone)", name);
     int r = zinc__unlink_if_same(obj, st.st_dev, st.st_ino);
     return (r == -ENOENT || r == ZINC_EEXIST) ? 0 : r; /* someone else replaced it: retry */
 }
@@ -153,9 +174,9 @@ ZINC_API int32_t zinc_create_ex(const char *name, uintptr_t capacity,
     for (int attempt = 0; attempt < 4; attempt++) {
         fd = shm_open(obj, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
         oerr = errno; /* replace_if_stale below may change errno */
-        if (fd >= 0 || oerr != EEXIST || !(flags & ZINC_CREATE_REPLACE_STALE))
+        if (fd >= 0 || oerr != EEXIST)
             break;
-        r = replace_if_stale(obj, name);
+        r = replace_if_stale(obj, name, flags & ZINC_CREATE_REPLACE_STALE);
         if (r < 0)
             return r;
     }
@@ -338,6 +359,15 @@ ZINC_API int32_t zinc_open(const char *name, ZincHandle *out)
      * read by close to decide who removes the name. */
     uint32_t rc = atomic_load_explicit(&hdr->ref_count, memory_order_relaxed);
     do {
+        if (rc == 0 && region_dead(hdr)) {
+            /* Owner closed and nobody left: the last closer did not remove
+             * the name (an upstream Zinc handle, whose close ignores the
+             * owner-closed bit). Gone, as close would have made it. */
+            munmap(map, (size_t)size);
+            zinc__unlink_if_same(obj, st.st_dev, st.st_ino);
+            return zinc__fail(ZINC_ENOENT, "open '%s': the region was closed by its owner and "
+                              "every other handle (a dead name, now removed)", name);
+        }
         if (rc == 0 || rc == UINT32_MAX) {
             r = zinc__fail(ZINC_EBADMSG, "open '%s': ref_count is %u (corrupted or closing)",
                            name, rc);

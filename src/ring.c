@@ -493,14 +493,24 @@ static int check_name(const char *name, struct zr_map *m)
 static int map_existing(struct zr_map *m, int prot)
 {
     struct stat st;
-    if (fstat(m->fd, &st) < 0)
-        return zinc__fail(-errno, "ring '%s': fstat: %s", m->name, strerror(errno));
-    m->dev = st.st_dev;
-    m->ino = st.st_ino;
-    uint64_t size = (uint64_t)st.st_size;
+    uint64_t size = 0;
     uint64_t page = (uint64_t)zinc__page_size();
-    bool half_made = size < sizeof(struct zinc_hdr);
-    if (!half_made && size <= SIZE_MAX) {
+    bool half_made = true;
+    /* An object only grows while it is being created (ftruncate to the
+     * header, then to its full size, then the magic): a size read before
+     * the magic may be the creator's first one. So once the magic is seen,
+     * the size is read again and, if it moved, the mapping redone; -74 must
+     * mean corruption, never "looked too early". Bounded: only a hostile
+     * peer resizes a finished object, and it gets -74 from validation. */
+    for (int attempt = 0;; attempt++) {
+        if (fstat(m->fd, &st) < 0)
+            return zinc__fail(-errno, "ring '%s': fstat: %s", m->name, strerror(errno));
+        m->dev = st.st_dev;
+        m->ino = st.st_ino;
+        size = (uint64_t)st.st_size;
+        half_made = size < sizeof(struct zinc_hdr);
+        if (half_made || size > SIZE_MAX)
+            break;
         int err = 0;
         if (prot & PROT_WRITE) {
             m->base = map_shared(m->fd, st.st_dev, st.st_ino, (size_t)size, MAP_SHARED, &err);
@@ -514,10 +524,24 @@ static int map_existing(struct zr_map *m, int prot)
             return zinc__shm_errno(err, "ring (mmap)", m->name);
         m->len = (size_t)size;
         /* Acquire pairs with the creator's release store of the region
-         * magic (published last). */
+         * magic (published last, after its last ftruncate). */
         uint64_t magic = atomic_load_explicit(&((struct zinc_hdr *)m->base)->magic,
                                               memory_order_acquire);
         half_made = magic == 0;
+        if (half_made)
+            break;
+        struct stat st2;
+        if (fstat(m->fd, &st2) < 0)
+            return zinc__fail(-errno, "ring '%s': fstat: %s", m->name, strerror(errno));
+        if ((uint64_t)st2.st_size == size || attempt >= 3)
+            break;
+        /* Mapped at the creator's first size: map the finished object. */
+        if (prot & PROT_WRITE)
+            map_unshare(m->base, m->len);
+        else
+            munmap(m->base, m->len);
+        m->base = NULL;
+        m->len = 0;
     }
     if (half_made) {
         /* The creator takes the producer token right after shm_open, and

@@ -145,12 +145,15 @@ static void fwake(_Atomic uint32_t *w)
 
 static void fail_child(struct proc *me, int64_t code, uint64_t seq, int64_t detail)
 {
-    if (atomic_fetch_add_explicit(&me->errors, 1, memory_order_seq_cst) == 0) {
+    /* The details of the first error before the count: the parent reads
+     * them as soon as it sees errors > 0 (the child is single-threaded). */
+    if (ld(&me->errors) == 0) {
         snprintf(me->msg, sizeof(me->msg), "%s", zinc_last_error());
         atomic_store_explicit(&me->err_code, code, memory_order_seq_cst);
         st(&me->err_seq, seq);
         atomic_store_explicit(&me->err_detail, detail, memory_order_seq_cst);
     }
+    inc(&me->errors);
 }
 
 /* A busy delay of random length: widens the windows the parent aims at
@@ -197,12 +200,16 @@ static void producer_main(uint64_t seed)
             r = zinc_producer_create(S->name, &cfg, &p);
         }
     }
+    /* The generation first, create_rc last: the parent reads gen as soon
+     * as it sees create_rc, so create_rc is this report's "ready" flag
+     * (seq_cst store, read with seq_cst: it publishes gen). */
+    if (r == 0)
+        st(&me->gen, zinc_producer_generation(p));
+    else
+        fail_child(me, E_CREATE, 0, r); /* the message the parent prints */
     atomic_store_explicit(&me->create_rc, r, memory_order_seq_cst);
-    if (r != 0) {
-        fail_child(me, E_CREATE, 0, r);
+    if (r != 0)
         _exit(5);
-    }
-    st(&me->gen, zinc_producer_generation(p));
     while (!ld32(&S->stop_prod)) {
         while (ld32(&S->pause_prod) && !ld32(&S->stop_prod)) {
             st32(&me->phase, PH_PAUSED);

@@ -612,6 +612,77 @@ Test(region_life, owner_closed_is_replaceable)
     cr_assert_eq(inode_of(name), 0);
 }
 
+/* Mixed use with upstream Zinc: our owner closes first (owner-closed bit,
+ * the name stays for the open reader), then an upstream reader closes last.
+ * Upstream's close decrements ref_count and never looks at the bit, so the
+ * name is left with ref_count 0. Such a name is dead: open reports it gone
+ * (-2) and removes it; create replaces it, with or without REPLACE_STALE. */
+static void upstream_close(ZincHandle h)
+{
+    /* What upstream's close does: decrement, unmap, nothing else. The
+     * header is one page before the data of a version-2 handle. */
+    uint8_t *hdr = zinc_ptr(h) - page();
+    __atomic_fetch_sub((uint32_t *)(hdr + 24), 1, __ATOMIC_SEQ_CST);
+}
+
+static void make_dead_name(const char *name, ZincHandle *reader)
+{
+    ZincHandle own;
+    zinc_create_opts o = {.layout_version = 2};
+    cr_assert_eq(zinc_create_ex(name, page(), &o, &own), 0);
+    cr_assert_eq(zinc_open(name, reader), 0);
+    zinc_close(own);
+    cr_assert_neq(inode_of(name), 0, "the reader keeps the name");
+    upstream_close(*reader);
+    cr_assert_eq(ref_count(name), 0);
+    cr_assert_eq(hdr_flags(name) & 1, 1);
+}
+
+Test(region_life, dead_name_after_upstream_close_open_reports_gone)
+{
+    const char *name = tname("deadopen");
+    ZincHandle reader, h = NULL;
+    make_dead_name(name, &reader);
+    cr_assert_eq(zinc_open(name, &h), -2, "%s", zinc_last_error());
+    cr_assert_null(h);
+    cr_assert_eq(inode_of(name), 0, "open removed the dead name");
+    cr_assert_eq(zinc_create(name, page(), &h), 0);
+    zinc_close(h);
+    /* Free the reader's handle: its count is already given back (0 stays
+     * 0) and its object is no longer the name's. */
+    zinc_close(reader);
+}
+
+Test(region_life, dead_name_after_upstream_close_is_replaced_by_create)
+{
+    const char *name = tname("deadcreate");
+    ZincHandle reader, h = NULL;
+    make_dead_name(name, &reader);
+    ino_t dead = inode_of(name);
+    cr_assert_eq(zinc_create(name, page(), &h), 0, "%s", zinc_last_error());
+    cr_assert_neq(inode_of(name), dead, "a fresh object took the name");
+    assert_fresh(name, h);
+    zinc_close(h);
+    cr_assert_eq(inode_of(name), 0);
+    zinc_close(reader); /* frees the handle; count 0 stays 0 */
+}
+
+/* A closed owner with a handle still open is not dead: create without
+ * REPLACE_STALE keeps refusing. */
+Test(region_life, owner_closed_with_reader_is_not_dead)
+{
+    const char *name = tname("notdead");
+    ZincHandle own, reader, h = NULL;
+    cr_assert_eq(zinc_create(name, page(), &own), 0);
+    cr_assert_eq(zinc_open(name, &reader), 0);
+    zinc_close(own);
+    cr_assert_eq(zinc_create(name, page(), &h), -17);
+    cr_assert_eq(zinc_open(name, &h), 0, "a closed owner's region stays open to readers");
+    zinc_close(h);
+    zinc_close(reader);
+    cr_assert_eq(inode_of(name), 0);
+}
+
 Test(region_life, half_made_dead_creator_is_replaceable)
 {
     const char *name = tname("halfdead");
