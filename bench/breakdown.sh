@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Where the time of a 64 B hand-over to a spinning consumer goes: the
-# harness built against patched copies of src/ring.c, each piece taken out
+# harness built against patched copies of src/consumer.c, each piece taken out
 # in turn, run interleaved with the unpatched code so that every variant
 # sees the same machine (docs/benchmarks.md, "Where the time goes").
 #
@@ -18,17 +18,18 @@ W=${TMPDIR:-/tmp}/zinc-breakdown
 rm -rf "$W"
 mkdir -p "$W"
 
-# variant name, then sed expressions applied to src/ring.c (none: as is)
+# variant name, then sed expressions applied to $SRC (none: as is)
+SRC=src/consumer.c
 variant() {
     name=$1
     shift
     mkdir -p "$W/$name"
     git ls-files -z | xargs -0 cp --parents -t "$W/$name"
     for expr in "$@"; do
-        cp "$W/$name/src/ring.c" "$W/$name/ring.c.before"
-        sed -i "$expr" "$W/$name/src/ring.c"
-        if cmp -s "$W/$name/src/ring.c" "$W/$name/ring.c.before"; then
-            echo "breakdown: '$expr' no longer applies to src/ring.c; update bench/breakdown.sh" >&2
+        cp "$W/$name/$SRC" "$W/$name/before.c"
+        sed -i "$expr" "$W/$name/$SRC"
+        if cmp -s "$W/$name/$SRC" "$W/$name/before.c"; then
+            echo "breakdown: '$expr' no longer applies to $SRC; update bench/breakdown.sh" >&2
             exit 1
         fi
     done

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Internal helpers shared by region.c and ring.c. Not installed. */
+/*
+ * private.h — helpers below every layer (not installed): errors, clocks,
+ * processes, liveness tokens, futexes (src/sys.c), and the shared-memory
+ * objects' names, creation, replacement and removal (src/shm.c). Nothing
+ * here knows of regions or rings.
+ */
 #ifndef ZINC_PRIVATE_H
 #define ZINC_PRIVATE_H
 
@@ -7,7 +12,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <zinc/zinc.h>
 
@@ -23,34 +30,48 @@
 #define ZINC_PRINTF(a, b)
 #endif
 
+#define ZINC_NSEC 1000000000ull
+
 /* "/zinc_" + name + NUL */
 #define ZINC_OBJ_NAME_MAX (6 + ZINC_NAME_MAX + 1)
 
-/* error.c: record a detailed message for this thread, return `code`. */
+/* ---- error.c ---------------------------------------------------------------- */
+
+/* Record a detailed message for this thread, return `code`. */
 ZINC_HIDDEN int zinc__fail(int code, const char *fmt, ...) ZINC_PRINTF(2, 3);
 /* Same with a static message: no formatting, for hot paths (-11, -110). */
 ZINC_HIDDEN int zinc__fail_static(int code, const char *msg);
 ZINC_HIDDEN void zinc__clear_error(void);
 
-/* shm.c */
-ZINC_HIDDEN uint64_t zinc__fnv1a64(const char *s, size_t n);
-/* Validate `name` and write "/zinc_<name>" into obj (ZINC_OBJ_NAME_MAX). */
-ZINC_HIDDEN int zinc__obj_name(const char *name, char *obj);
+/* ---- time ------------------------------------------------------------------- */
+
+/* CLOCK_* in ns. */
+static inline uint64_t zinc__now_ns(int clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * ZINC_NSEC + (uint64_t)ts.tv_nsec;
+}
+
+static inline void zinc__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/* ---- sys.c: processes, liveness tokens, futexes ------------------------------ */
+
 ZINC_HIDDEN long zinc__page_size(void);
-ZINC_HIDDEN uint64_t zinc__now_ns(int clock);     /* CLOCK_* in ns */
 /* Is process `pid` alive, and (if created_at_unix_ns != 0) not a reuse of
  * the pid by a process started more than 2 s after it? Zombies are dead. */
 ZINC_HIDDEN bool zinc__pid_alive(int32_t pid, uint64_t created_at_unix_ns);
 /* Start time of `pid` in Unix ns, 0 if unknown. */
 ZINC_HIDDEN uint64_t zinc__proc_start_ns(int32_t pid);
-/* Free bytes in the filesystem behind /dev/shm; UINT64_MAX if unknown. */
-ZINC_HIDDEN uint64_t zinc__shm_free_bytes(void);
-/* Would unlinking `obj` remove the object (dev, ino)? Unlink only then. */
-ZINC_HIDDEN int zinc__unlink_if_same(const char *obj, dev_t dev, ino_t ino);
-/* Map errno from shm_open to a zinc code (with a message). */
-ZINC_HIDDEN int zinc__shm_errno(int err, const char *what, const char *name);
-/* Human size, e.g. "67.1 MiB". buf >= 32. */
-ZINC_HIDDEN const char *zinc__human(uint64_t bytes, char *buf, size_t len);
+/* A random non-zero 64-bit value (getrandom, else time and pid). */
+ZINC_HIDDEN uint64_t zinc__random_u64(void);
 
 /* OFD byte-range locks used as liveness tokens: the kernel drops them when
  * the holder's last fd to the object closes, i.e. when it dies, in any pid
@@ -63,13 +84,38 @@ ZINC_HIDDEN void zinc__token_drop(int fd, uint64_t byte);
 ZINC_HIDDEN int zinc__futex_wait(_Atomic uint32_t *addr, uint32_t expected, int64_t timeout_ns);
 ZINC_HIDDEN void zinc__futex_wake(_Atomic uint32_t *addr);
 
-static inline void zinc__cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield" ::: "memory");
-#endif
-}
+/* ---- shm.c: the objects in /dev/shm ----------------------------------------- */
+
+ZINC_HIDDEN uint64_t zinc__fnv1a64(const char *s, size_t n);
+/* Validate `name` and write "/zinc_<name>" into obj (ZINC_OBJ_NAME_MAX). */
+ZINC_HIDDEN int zinc__obj_name(const char *name, char *obj);
+/* Free bytes in the filesystem behind /dev/shm; UINT64_MAX if unknown. */
+ZINC_HIDDEN uint64_t zinc__shm_free_bytes(void);
+/* Map errno from shm_open to a zinc code (with a message). */
+ZINC_HIDDEN int zinc__shm_errno(int err, const char *what, const char *name);
+/* Human size, e.g. "67.1 MiB". buf >= 32. */
+ZINC_HIDDEN const char *zinc__human(uint64_t bytes, char *buf, size_t len);
+/* -28 with a message saying how much `name` needs and /dev/shm has. */
+ZINC_HIDDEN int zinc__no_space(const char *name, uint64_t need);
+
+/* Judge of an object found at a name being created: 0 when it is stale
+ * (the caller removes it, then creates afresh), ZINC_EEXIST to keep it, or
+ * another negative code. `fd` is a read-write descriptor of it, `st` its
+ * stat. The judge may act on the stale object (e.g. mark it closed) before
+ * it answers 0. */
+typedef int (*zinc__judge_fn)(int fd, const struct stat *st, const char *name, void *arg);
+
+/* Create object `obj` exclusively (mode 0600, O_CLOEXEC). When the name is
+ * taken, `judge` (NULL: never replace) decides; a stale object is removed
+ * under the unlink guard and creation retried (a few times: concurrent
+ * creators race for the name, each at most once per round). Returns the
+ * descriptor (>= 0) with *st filled, or a negative code. */
+ZINC_HIDDEN int zinc__shm_create(const char *obj, const char *name, zinc__judge_fn judge,
+                                 void *arg, struct stat *st);
+/* Reserve every page of the object (posix_fallocate) so that a full
+ * /dev/shm fails here with -28, never as a SIGBUS at first touch. */
+ZINC_HIDDEN int zinc__shm_reserve(int fd, uint64_t total, const char *name);
+/* Would unlinking `obj` remove the object (dev, ino)? Unlink only then. */
+ZINC_HIDDEN int zinc__unlink_if_same(const char *obj, dev_t dev, ino_t ino);
 
 #endif /* ZINC_PRIVATE_H */

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * region.c — Zinc-compatible shared-memory regions (contract:
- * shared/spec/zinc-region.md). Create fills the header and publishes `magic`
- * last; open trusts nothing before an acquire load of `magic` sees it.
+ * docs/region.md). The region layer owns the 64-byte header: create fills
+ * it and publishes `magic` last; everyone else reads it once into private
+ * memory (zinc__region_snapshot), after an acquire load of `magic`, and
+ * validates the copy against the object's real size. It knows nothing of
+ * what lives in the data area (the frame ring is built on it, src/ring-*.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "layout.h"
 #include "private.h"
 #include "region.h"
 
@@ -37,7 +39,102 @@ ZINC_API uint32_t zinc_version(void)
     return (1u << 16) | 1u;
 }
 
-/* Data offset and mapping length for a layout, or -22. */
+/* ---- the header: init, publish, references, validation ----------------------- */
+
+void zinc__region_init(struct zinc_hdr *hdr, uint16_t version, uint64_t capacity,
+                       const char *name)
+{
+    hdr->version = version;
+    /* Relaxed stores: nobody may look at them before the release store of
+     * magic in zinc__region_publish, which orders them. */
+    atomic_store_explicit(&hdr->flags, 0, memory_order_relaxed);
+    atomic_store_explicit(&hdr->notify_seq, 0, memory_order_relaxed);
+    hdr->capacity = capacity;
+    atomic_store_explicit(&hdr->ref_count, 1, memory_order_relaxed);
+    atomic_store_explicit(&hdr->owner_pid, (int32_t)getpid(), memory_order_relaxed);
+    hdr->created_at = zinc__now_ns(CLOCK_REALTIME);
+    hdr->name_hash = zinc_name_hash(name);
+    atomic_store_explicit(&hdr->ring_head, 0, memory_order_relaxed);
+    atomic_store_explicit(&hdr->ring_tail, 0, memory_order_relaxed);
+}
+
+void zinc__region_publish(struct zinc_hdr *hdr)
+{
+    /* Release: pairs with the acquire load of magic in
+     * zinc__region_snapshot, so an opener that sees magic sees every field
+     * above and whatever the creator wrote into the data area before. */
+    atomic_store_explicit(&hdr->magic, ZINC_REGION_MAGIC, memory_order_release);
+}
+
+bool zinc__region_ref(struct zinc_hdr *hdr)
+{
+    /* Relaxed: the count orders nothing on the way up; it only decides,
+     * on the way down, who removes the name (see zinc__region_unref). */
+    uint32_t rc = atomic_load_explicit(&hdr->ref_count, memory_order_relaxed);
+    do {
+        if (rc == 0 || rc == UINT32_MAX)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&hdr->ref_count, &rc, rc + 1,
+                                                    memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return true;
+}
+
+bool zinc__region_unref(struct zinc_hdr *hdr)
+{
+    /* Relaxed: only the CAS loop's first guess; the CAS checks it. */
+    uint32_t rc = atomic_load_explicit(&hdr->ref_count, memory_order_relaxed);
+    while (rc != 0) {
+        /* acq_rel, every decrement (ours and the ring's alike): the handle
+         * that reaches 0 reads from the release sequence of all earlier
+         * decrements, so it sees the owner-closed bit set before any of
+         * them. Pairs with itself in other closers. */
+        if (atomic_compare_exchange_weak_explicit(&hdr->ref_count, &rc, rc - 1,
+                                                  memory_order_acq_rel, memory_order_relaxed)) {
+            /* Acquire: pairs with the owner's release fetch_or of the bit
+             * (also reached through the ref_count release sequence). */
+            return rc == 1 && (atomic_load_explicit(&hdr->flags, memory_order_acquire) &
+                               ZINC_FLAG_OWNER_CLOSED);
+        }
+    }
+    return false;
+}
+
+void zinc__region_owner_close(struct zinc_hdr *hdr)
+{
+    /* Release: the bit must be visible to whichever handle takes ref_count
+     * to 0 (it reads flags after its acq_rel decrement, which reads from
+     * our later decrement's release sequence). */
+    atomic_fetch_or_explicit(&hdr->flags, ZINC_FLAG_OWNER_CLOSED, memory_order_release);
+}
+
+void zinc__region_snapshot(const struct zinc_hdr *h, struct zinc_hdr *copy)
+{
+    struct zinc_hdr *hdr = (struct zinc_hdr *)h;
+    memset(copy, 0, sizeof(*copy));
+    /* Acquire: pairs with zinc__region_publish; with magic seen, the fixed
+     * fields below are complete. Everything else is relaxed: counters and
+     * flags that change at any time, taken once, used from the copy. */
+    uint64_t magic = atomic_load_explicit(&hdr->magic, memory_order_acquire);
+    atomic_store_explicit(&copy->magic, magic, memory_order_relaxed);
+    copy->version = hdr->version;
+    atomic_store_explicit(&copy->flags, atomic_load_explicit(&hdr->flags, memory_order_relaxed),
+                          memory_order_relaxed);
+    atomic_store_explicit(&copy->notify_seq,
+                          atomic_load_explicit(&hdr->notify_seq, memory_order_relaxed),
+                          memory_order_relaxed);
+    copy->capacity = hdr->capacity;
+    atomic_store_explicit(&copy->ref_count,
+                          atomic_load_explicit(&hdr->ref_count, memory_order_relaxed),
+                          memory_order_relaxed);
+    atomic_store_explicit(&copy->owner_pid,
+                          atomic_load_explicit(&hdr->owner_pid, memory_order_relaxed),
+                          memory_order_relaxed);
+    copy->created_at = hdr->created_at;
+    copy->name_hash = hdr->name_hash;
+}
+
+/* Data offset and total size for a layout, or -22. */
 static int region_geometry(uint32_t layout, uint64_t capacity, uint64_t *data_off,
                            uint64_t *total)
 {
@@ -53,89 +150,101 @@ static int region_geometry(uint32_t layout, uint64_t capacity, uint64_t *data_of
     return ZINC_OK;
 }
 
-/* Is the owner of a region gone? `hdr` may be a partial mapping of `size`
- * bytes; `st` is the object's stat (for the age of a half-made region). */
-bool zinc__region_owner_gone(const struct zinc_hdr *hdr, uint64_t size, const struct stat *st)
+int zinc__region_validate(const struct zinc_hdr *copy, uint64_t size, uint64_t *data_off,
+                          const char *name)
+{
+    if (size < sizeof(struct zinc_hdr))
+        return zinc__fail(ZINC_EBADMSG, "'%s': object is %llu bytes, smaller than a header",
+                          name, (unsigned long long)size);
+    uint64_t magic = atomic_load_explicit(&((struct zinc_hdr *)copy)->magic,
+                                          memory_order_relaxed); /* private copy */
+    if (magic != ZINC_REGION_MAGIC)
+        return zinc__fail(ZINC_EBADMSG,
+                          "'%s': bad magic 0x%016llx (not a zinc region, or its creator "
+                          "has not finished or died while creating it)",
+                          name, (unsigned long long)magic);
+    uint64_t page = (uint64_t)zinc__page_size();
+    uint64_t cap = copy->capacity;
+    switch (copy->version) {
+    case ZINC_REGION_V1:
+        /* The object may be larger than 64 + capacity (the extra is never
+         * handed out), never smaller. */
+        if (cap == 0 || cap > size || size - cap < ZINC_HEADER_SIZE || cap > SIZE_MAX - 64)
+            return zinc__fail(ZINC_EBADMSG,
+                              "'%s': capacity %llu does not fit the %llu-byte object", name,
+                              (unsigned long long)cap, (unsigned long long)size);
+        *data_off = ZINC_HEADER_SIZE;
+        return ZINC_OK;
+    case ZINC_REGION_V2:
+        if (size < 2 * page || size % page != 0 || cap != size - page)
+            return zinc__fail(ZINC_EBADMSG,
+                              "'%s': version-2 region of %llu bytes with capacity %llu does "
+                              "not add up (page %llu)",
+                              name, (unsigned long long)size, (unsigned long long)cap,
+                              (unsigned long long)page);
+        *data_off = page;
+        return ZINC_OK;
+    default:
+        return zinc__fail(ZINC_EBADMSG, "'%s': unknown region version %u", name,
+                          (unsigned)copy->version);
+    }
+}
+
+bool zinc__region_owner_gone(const struct zinc_hdr *copy, uint64_t size, const struct stat *st)
 {
     uint64_t now = zinc__now_ns(CLOCK_REALTIME);
-    uint64_t mtime = (uint64_t)st->st_mtim.tv_sec * 1000000000ull + (uint64_t)st->st_mtim.tv_nsec;
-    if (size < sizeof(struct zinc_hdr) || !hdr) {
+    uint64_t mtime = (uint64_t)st->st_mtim.tv_sec * ZINC_NSEC + (uint64_t)st->st_mtim.tv_nsec;
+    if (size < sizeof(struct zinc_hdr) || !copy) {
         /* Never even sized: gone unless it was made a moment ago. */
-        return now > mtime + 2000000000ull;
+        return now > mtime + 2 * ZINC_NSEC;
     }
-    /* Acquire pairs with create's release store of magic: when we see it,
-     * the rest of the header is complete. */
-    uint64_t magic = atomic_load_explicit(&((struct zinc_hdr *)hdr)->magic, memory_order_acquire);
-    /* Relaxed: with magic set, the acquire above orders it; in a half-made
-     * region it is only a hint (create's early pwrite), checked against the
-     * process table below. */
-    int32_t pid = atomic_load_explicit(&((struct zinc_hdr *)hdr)->owner_pid, memory_order_relaxed);
+    struct zinc_hdr *c = (struct zinc_hdr *)copy; /* private: relaxed reads */
+    uint64_t magic = atomic_load_explicit(&c->magic, memory_order_relaxed);
+    int32_t pid = atomic_load_explicit(&c->owner_pid, memory_order_relaxed);
     if (magic != ZINC_REGION_MAGIC) {
         /* Half-made: gone if its creator is dead (or its pid was reused by
          * a process started after the object was sized), or (creator
-         * unknown) if it has not been finished within 2 s. */
+         * unknown) if it has not been finished within 2 s. The pid is
+         * create's early pwrite, checked against the process table. */
         if (pid > 0)
             return !zinc__pid_alive(pid, mtime);
-        return now > mtime + 2000000000ull;
+        return now > mtime + 2 * ZINC_NSEC;
     }
-    /* Relaxed: the owner-closed bit is only ever set, and orders nothing
-     * here; a stale read falls through to the pid check. */
-    uint16_t flags = atomic_load_explicit(&((struct zinc_hdr *)hdr)->flags, memory_order_relaxed);
-    if (flags & ZINC_FLAG_OWNER_CLOSED)
+    if (atomic_load_explicit(&c->flags, memory_order_relaxed) & ZINC_FLAG_OWNER_CLOSED)
         return true;
-    return !zinc__pid_alive(pid, hdr->created_at);
+    return !zinc__pid_alive(pid, c->created_at);
 }
 
-/* A region whose owner closed and whose last handle is gone is dead: its
- * last closer would have removed the name, unless that closer was an
- * upstream Zinc handle (upstream's close ignores the owner-closed bit). */
-static bool region_dead(const struct zinc_hdr *hdr)
+bool zinc__region_dead(const struct zinc_hdr *copy)
 {
-    struct zinc_hdr *h = (struct zinc_hdr *)hdr;
-    /* Relaxed: a snapshot of two words that only a dead region keeps still;
-     * a live one refuses either value at the next look. */
-    return (atomic_load_explicit(&h->flags, memory_order_relaxed) & ZINC_FLAG_OWNER_CLOSED) &&
-           atomic_load_explicit(&h->ref_count, memory_order_relaxed) == 0;
+    struct zinc_hdr *c = (struct zinc_hdr *)copy; /* private: relaxed reads */
+    return atomic_load_explicit(&c->magic, memory_order_relaxed) == ZINC_REGION_MAGIC &&
+           (atomic_load_explicit(&c->flags, memory_order_relaxed) & ZINC_FLAG_OWNER_CLOSED) &&
+           atomic_load_explicit(&c->ref_count, memory_order_relaxed) == 0;
 }
 
-/* Check the existing name `obj` and unlink it if its owner is gone
- * (`any_stale`: dead pid, half-made, owner closed) or, without it, only if
- * the region is dead (owner closed, no handle left).
- * 0: removed (retry create), -17: live owner, other: error. */
-static int replace_if_stale(const char *obj, const char *name, bool any_stale)
+/* ---- create / open / close -------------------------------------------------------- */
+
+/* Judge for zinc__shm_create: an existing region is replaced when its owner
+ * is gone (with ZINC_CREATE_REPLACE_STALE) or, always, when it is dead.
+ * The header is read with pread: a peer truncating the object meanwhile
+ * gives a short read, never a SIGBUS. */
+static int region_judge(int fd, const struct stat *st, const char *name, void *arg)
 {
-    int fd = shm_open(obj, O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0)
-        return errno == ENOENT ? 0 : zinc__shm_errno(errno, "replace", name);
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        int e = -errno;
-        close(fd);
-        return e;
-    }
-    const struct zinc_hdr *hdr = NULL;
-    void *map = MAP_FAILED;
-    if ((uint64_t)st.st_size >= sizeof(struct zinc_hdr)) {
-        map = mmap(NULL, sizeof(struct zinc_hdr), PROT_READ, MAP_SHARED, fd, 0);
-        if (map != MAP_FAILED)
-            hdr = map;
-    }
-    close(fd);
-    bool gone = any_stale ? zinc__region_owner_gone(hdr, (uint64_t)st.st_size, &st)
-                          : (hdr && atomic_load_explicit(&((struct zinc_hdr *)hdr)->magic,
-                                                         memory_order_acquire) ==
-                                        ZINC_REGION_MAGIC &&
-                             region_dead(hdr));
-    if (map != MAP_FAILED)
-        munmap(map, sizeof(struct zinc_hdr));
-    if (!gone && any_stale)
+    bool any_stale = *(const bool *)arg;
+    struct zinc_hdr copy;
+    bool have = (uint64_t)st->st_size >= sizeof(copy) &&
+                pread(fd, &copy, sizeof(copy), 0) == (ssize_t)sizeof(copy);
+    bool gone = any_stale ? zinc__region_owner_gone(have ? &copy : NULL,
+                                                    (uint64_t)st->st_size, st)
+                          : have && zinc__region_dead(&copy);
+    if (gone)
+        return ZINC_OK;
+    if (any_stale)
         return zinc__fail(ZINC_EEXIST, "create '%s': the name exists and its owner is alive",
                           name);
-    if (!gone)
-        return zinc__fail(ZINC_EEXIST, "create '%s': the name already exists "
-                          "(ZINC_CREATE_REPLACE_STALE replaces it if its owner is gone)", name);
-    int r = zinc__unlink_if_same(obj, st.st_dev, st.st_ino);
-    return (r == -ENOENT || r == ZINC_EEXIST) ? 0 : r; /* someone else replaced it: retry */
+    return zinc__fail(ZINC_EEXIST, "create '%s': the name already exists "
+                      "(ZINC_CREATE_REPLACE_STALE replaces it if its owner is gone)", name);
 }
 
 ZINC_API int32_t zinc_create_ex(const char *name, uintptr_t capacity,
@@ -170,26 +279,12 @@ ZINC_API int32_t zinc_create_ex(const char *name, uintptr_t capacity,
                           "page size (%ld) and fit in memory",
                           name, (unsigned long long)capacity, zinc__page_size());
 
-    int fd = -1, oerr = 0;
-    for (int attempt = 0; attempt < 4; attempt++) {
-        fd = shm_open(obj, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-        oerr = errno; /* replace_if_stale below may change errno */
-        if (fd >= 0 || oerr != EEXIST)
-            break;
-        r = replace_if_stale(obj, name, flags & ZINC_CREATE_REPLACE_STALE);
-        if (r < 0)
-            return r;
-    }
-    if (fd < 0)
-        return zinc__shm_errno(oerr, "create", name);
-
+    bool any_stale = flags & ZINC_CREATE_REPLACE_STALE;
     struct stat st;
+    int fd = zinc__shm_create(obj, name, region_judge, &any_stale, &st);
+    if (fd < 0)
+        return fd;
     void *map = MAP_FAILED;
-    bool st_ok = fstat(fd, &st) == 0;
-    if (!st_ok) {
-        r = zinc__fail(-errno, "create '%s': fstat: %s", name, strerror(errno));
-        goto fail;
-    }
     if (ftruncate(fd, (off_t)total) < 0) {
         r = zinc__shm_errno(errno, "create (ftruncate)", name);
         goto fail;
@@ -204,19 +299,9 @@ ZINC_API int32_t zinc_create_ex(const char *name, uintptr_t capacity,
         r = zinc__shm_errno(errno, "create (write)", name);
         goto fail;
     }
-    /* Reserve the pages now: a full /dev/shm fails here with -28 instead of
-     * a SIGBUS at first touch. */
-    int fe = posix_fallocate(fd, 0, (off_t)total);
-    if (fe == ENOSPC || fe == EFBIG) {
-        char need[32], have[32];
-        r = zinc__fail(ZINC_ENOSPC, "create '%s': needs %s but /dev/shm has %s free", name,
-                       zinc__human(total, need, sizeof(need)),
-                       zinc__human(zinc__shm_free_bytes(), have, sizeof(have)));
+    r = zinc__shm_reserve(fd, total, name);
+    if (r < 0)
         goto fail;
-    } else if (fe != 0 && fe != EOPNOTSUPP && fe != EINVAL) {
-        r = zinc__shm_errno(fe, "create (fallocate)", name);
-        goto fail;
-    }
     int mflags = MAP_SHARED | ((flags & ZINC_CREATE_PREFAULT) ? MAP_POPULATE : 0);
     map = mmap(NULL, (size_t)total, PROT_READ | PROT_WRITE, mflags, fd, 0);
     if (map == MAP_FAILED) {
@@ -229,25 +314,10 @@ ZINC_API int32_t zinc_create_ex(const char *name, uintptr_t capacity,
         goto fail;
     }
     close(fd);
+    zinc__region_init(map, (uint16_t)layout, capacity, name);
+    zinc__region_publish(map);
 
-    struct zinc_hdr *hdr = map;
-    hdr->version = (uint16_t)layout;
-    /* Relaxed stores: nobody may look at them before the release store of
-     * magic below, which orders them. */
-    atomic_store_explicit(&hdr->flags, 0, memory_order_relaxed);
-    atomic_store_explicit(&hdr->notify_seq, 0, memory_order_relaxed);
-    hdr->capacity = capacity;
-    atomic_store_explicit(&hdr->ref_count, 1, memory_order_relaxed);
-    atomic_store_explicit(&hdr->owner_pid, (int32_t)getpid(), memory_order_relaxed);
-    hdr->created_at = zinc__now_ns(CLOCK_REALTIME);
-    hdr->name_hash = zinc_name_hash(name);
-    atomic_store_explicit(&hdr->ring_head, 0, memory_order_relaxed);
-    atomic_store_explicit(&hdr->ring_tail, 0, memory_order_relaxed);
-    /* Release: pairs with the acquire load of magic in open/inspect, so an
-     * opener that sees magic sees every field above. */
-    atomic_store_explicit(&hdr->magic, ZINC_REGION_MAGIC, memory_order_release);
-
-    reg->hdr = hdr;
+    reg->hdr = map;
     reg->data = (uint8_t *)map + data_off;
     reg->map_len = (size_t)total;
     reg->capacity = capacity;
@@ -265,57 +335,13 @@ fail:
     close(fd);
     /* Nothing half-made is left behind, but only our own object: never a
      * name someone replaced meanwhile. */
-    if (st_ok)
-        zinc__unlink_if_same(obj, st.st_dev, st.st_ino);
-    else
-        shm_unlink(obj);
+    zinc__unlink_if_same(obj, st.st_dev, st.st_ino);
     return r;
 }
 
 ZINC_API int32_t zinc_create(const char *name, uintptr_t capacity, ZincHandle *out)
 {
     return zinc_create_ex(name, capacity, NULL, out);
-}
-
-/* Validate a mapped header against the object size. On success fills the
- * data offset and the mapping length the layout needs. */
-int zinc__region_validate(const struct zinc_hdr *hdr, uint64_t size, uint64_t *data_off,
-                          uint64_t *map_len, const char *name)
-{
-    if (size < sizeof(struct zinc_hdr))
-        return zinc__fail(ZINC_EBADMSG, "'%s': object is %llu bytes, smaller than a header",
-                          name, (unsigned long long)size);
-    uint64_t magic = atomic_load_explicit(&((struct zinc_hdr *)hdr)->magic, memory_order_acquire);
-    if (magic != ZINC_REGION_MAGIC)
-        return zinc__fail(ZINC_EBADMSG,
-                          "'%s': bad magic 0x%016llx (not a zinc region, or its creator "
-                          "has not finished or died while creating it)",
-                          name, (unsigned long long)magic);
-    uint64_t page = (uint64_t)zinc__page_size();
-    uint64_t cap = hdr->capacity;
-    switch (hdr->version) {
-    case ZINC_REGION_V1:
-        if (cap == 0 || cap > size || size - cap < ZINC_HEADER_SIZE || cap > SIZE_MAX - 64)
-            return zinc__fail(ZINC_EBADMSG,
-                              "'%s': capacity %llu does not fit the %llu-byte object", name,
-                              (unsigned long long)cap, (unsigned long long)size);
-        *data_off = ZINC_HEADER_SIZE;
-        *map_len = ZINC_HEADER_SIZE + cap;
-        return ZINC_OK;
-    case ZINC_REGION_V2:
-        if (size < 2 * page || size % page != 0 || cap != size - page)
-            return zinc__fail(ZINC_EBADMSG,
-                              "'%s': version-2 region of %llu bytes with capacity %llu does "
-                              "not add up (page %llu)",
-                              name, (unsigned long long)size, (unsigned long long)cap,
-                              (unsigned long long)page);
-        *data_off = page;
-        *map_len = size;
-        return ZINC_OK;
-    default:
-        return zinc__fail(ZINC_EBADMSG, "'%s': unknown region version %u", name,
-                          (unsigned)hdr->version);
-    }
 }
 
 ZINC_API int32_t zinc_open(const char *name, ZincHandle *out)
@@ -333,64 +359,71 @@ ZINC_API int32_t zinc_open(const char *name, ZincHandle *out)
     if (fd < 0)
         return zinc__shm_errno(errno, "open", name);
     struct stat st;
-    if (fstat(fd, &st) < 0) {
-        r = zinc__fail(-errno, "open '%s': fstat: %s", name, strerror(errno));
-        close(fd);
-        return r;
+    void *map = MAP_FAILED;
+    uint64_t size = 0;
+    struct zinc_hdr copy;
+    /* An object only grows while it is being created (a frame ring's
+     * creator sizes it in two steps before its magic): once the magic is
+     * seen, the size is read again and the mapping redone if it moved. */
+    for (int attempt = 0;; attempt++) {
+        if (fstat(fd, &st) < 0) {
+            r = zinc__fail(-errno, "open '%s': fstat: %s", name, strerror(errno));
+            close(fd);
+            return r;
+        }
+        size = (uint64_t)st.st_size;
+        if (size < sizeof(struct zinc_hdr) || size > SIZE_MAX) {
+            close(fd);
+            return zinc__fail(ZINC_EBADMSG, "open '%s': object is %llu bytes: not a zinc "
+                              "region", name, (unsigned long long)size);
+        }
+        map = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (map == MAP_FAILED) {
+            r = zinc__shm_errno(errno, "open (mmap)", name);
+            close(fd);
+            return r;
+        }
+        zinc__region_snapshot(map, &copy);
+        struct stat st2;
+        if (atomic_load_explicit(&copy.magic, memory_order_relaxed) != ZINC_REGION_MAGIC ||
+            attempt >= 3 || fstat(fd, &st2) < 0 || st2.st_size == st.st_size)
+            break;
+        munmap(map, (size_t)size);
     }
-    uint64_t size = (uint64_t)st.st_size;
-    if (size < sizeof(struct zinc_hdr) || size > SIZE_MAX) {
-        close(fd);
-        return zinc__fail(ZINC_EBADMSG, "open '%s': object is %llu bytes: not a zinc region",
-                          name, (unsigned long long)size);
-    }
-    void *map = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    int merr = errno;
     close(fd);
-    if (map == MAP_FAILED)
-        return zinc__shm_errno(merr, "open (mmap)", name);
     struct zinc_hdr *hdr = map;
-    uint64_t data_off, map_len;
-    r = zinc__region_validate(hdr, size, &data_off, &map_len, name);
+    uint64_t data_off;
+    r = zinc__region_validate(&copy, size, &data_off, name);
     if (r < 0)
         goto fail;
-    /* Take a reference: refuse 0 (a region being torn down, or garbage)
-     * and overflow. Relaxed is enough: the count orders nothing, it is only
-     * read by close to decide who removes the name. */
-    uint32_t rc = atomic_load_explicit(&hdr->ref_count, memory_order_relaxed);
-    do {
-        if (rc == 0 && region_dead(hdr)) {
+    if (!zinc__region_ref(hdr)) {
+        struct zinc_hdr now;
+        zinc__region_snapshot(hdr, &now);
+        if (zinc__region_dead(&now)) {
             /* Owner closed and nobody left: the last closer did not remove
-             * the name (an upstream Zinc handle, whose close ignores the
-             * owner-closed bit). Gone, as close would have made it. */
+             * the name (an upstream Zinc handle). Gone, as close would have
+             * made it. */
             munmap(map, (size_t)size);
             zinc__unlink_if_same(obj, st.st_dev, st.st_ino);
             return zinc__fail(ZINC_ENOENT, "open '%s': the region was closed by its owner and "
                               "every other handle (a dead name, now removed)", name);
         }
-        if (rc == 0 || rc == UINT32_MAX) {
-            r = zinc__fail(ZINC_EBADMSG, "open '%s': ref_count is %u (corrupted or closing)",
-                           name, rc);
-            goto fail;
-        }
-    } while (!atomic_compare_exchange_weak_explicit(&hdr->ref_count, &rc, rc + 1,
-                                                    memory_order_relaxed,
-                                                    memory_order_relaxed));
+        r = zinc__fail(ZINC_EBADMSG, "open '%s': ref_count is %u (corrupted or closing)", name,
+                       atomic_load_explicit(&now.ref_count, memory_order_relaxed));
+        goto fail;
+    }
     struct zinc_region *reg = calloc(1, sizeof(*reg));
     if (!reg) {
-        /* Relaxed: gives back the reference the CAS above just took. */
-        atomic_fetch_sub_explicit(&hdr->ref_count, 1, memory_order_relaxed);
+        zinc__region_unref(hdr);
         r = zinc__fail(-ENOMEM, "open '%s': out of memory", name);
         goto fail;
     }
-    /* The whole object stays mapped (a version-1 object may be larger than
-     * 64 + capacity; the extra is never handed out). */
-    (void)map_len;
+    /* Capacity and layout from the validated copy, never re-read. */
     reg->hdr = hdr;
     reg->data = (uint8_t *)map + data_off;
     reg->map_len = (size_t)size;
-    reg->capacity = hdr->capacity;
-    reg->layout = hdr->version;
+    reg->capacity = copy.capacity;
+    reg->layout = copy.version;
     reg->owner = false;
     reg->dev = st.st_dev;
     reg->ino = st.st_ino;
@@ -422,32 +455,15 @@ ZINC_API void zinc_close(ZincHandle h)
     struct zinc_region *reg = h;
     if (!reg)
         return;
-    struct zinc_hdr *hdr = reg->hdr;
-    if (reg->owner) {
-        /* Release: the owner-closed bit must be visible to whichever handle
-         * takes ref_count to 0 (it reads flags after its acq_rel decrement,
-         * which reads from our decrement's release sequence). */
-        atomic_fetch_or_explicit(&hdr->flags, ZINC_FLAG_OWNER_CLOSED, memory_order_release);
-    }
-    /* Relaxed: only the CAS loop's first guess; the CAS checks it. */
-    uint32_t rc = atomic_load_explicit(&hdr->ref_count, memory_order_relaxed);
-    bool last = false;
-    while (rc != 0) {
-        /* acq_rel: the handle that reaches 0 synchronises with every earlier
-         * decrement, and so sees the owner-closed bit set before one of them. */
-        if (atomic_compare_exchange_weak_explicit(&hdr->ref_count, &rc, rc - 1,
-                                                  memory_order_acq_rel, memory_order_relaxed)) {
-            last = (rc == 1);
-            break;
-        }
-    }
-    /* Acquire: pairs with the owner's release fetch_or of the bit (also
-     * reached through the ref_count release sequence above). */
-    if (last && (atomic_load_explicit(&hdr->flags, memory_order_acquire) & ZINC_FLAG_OWNER_CLOSED))
+    if (reg->owner)
+        zinc__region_owner_close(reg->hdr);
+    if (zinc__region_unref(reg->hdr))
         zinc__unlink_if_same(reg->obj, reg->dev, reg->ino);
-    munmap(hdr, reg->map_len);
+    munmap(reg->hdr, reg->map_len);
     free(reg);
 }
+
+/* ---- notify / wait ------------------------------------------------------------ */
 
 ZINC_API void zinc_notify(ZincHandle h)
 {
@@ -467,6 +483,7 @@ ZINC_API int32_t zinc_try_wait(ZincHandle h)
     struct zinc_region *reg = h;
     if (!reg)
         return zinc__fail(ZINC_EINVAL, "try_wait: NULL handle");
+    /* Acquire pairs with notify's release fetch_add. */
     uint32_t v = atomic_load_explicit(&reg->hdr->notify_seq, memory_order_acquire);
     if (v != reg->cursor) {
         reg->cursor = v;
@@ -532,91 +549,69 @@ ZINC_API int32_t zinc_unlink(const char *name)
     return ZINC_OK;
 }
 
-static void fill_info(const struct zinc_hdr *h, uint64_t size, uint64_t data_off,
+/* ---- information ------------------------------------------------------------------- */
+
+/* Fill `out` from a header copy (the caller's zinc__region_snapshot). */
+static void info_fill(const struct zinc_hdr *copy, uint64_t size, uint64_t data_off,
                       zinc_region_info *out)
 {
+    struct zinc_hdr *c = (struct zinc_hdr *)copy; /* private: relaxed reads */
     memset(out, 0, sizeof(*out));
-    struct zinc_hdr *hdr = (struct zinc_hdr *)h;
-    /* Relaxed loads: a diagnostic snapshot of counters that change at any
-     * time; the fixed fields were ordered by the caller's acquire load of
-     * magic (zinc__region_validate). */
-    out->version = hdr->version;
-    out->flags = atomic_load_explicit(&hdr->flags, memory_order_relaxed);
-    out->notify_seq = atomic_load_explicit(&hdr->notify_seq, memory_order_relaxed);
-    out->capacity = hdr->capacity;
+    out->version = c->version;
+    out->flags = atomic_load_explicit(&c->flags, memory_order_relaxed);
+    out->notify_seq = atomic_load_explicit(&c->notify_seq, memory_order_relaxed);
+    out->capacity = c->capacity;
     out->data_offset = data_off;
     out->file_size = size;
-    out->ref_count = atomic_load_explicit(&hdr->ref_count, memory_order_relaxed);
-    out->owner_pid = atomic_load_explicit(&hdr->owner_pid, memory_order_relaxed);
-    out->created_at = hdr->created_at;
-    out->name_hash = hdr->name_hash;
+    out->ref_count = atomic_load_explicit(&c->ref_count, memory_order_relaxed);
+    out->owner_pid = atomic_load_explicit(&c->owner_pid, memory_order_relaxed);
+    out->created_at = c->created_at;
+    out->name_hash = c->name_hash;
     out->owner_alive = !(out->flags & ZINC_FLAG_OWNER_CLOSED) &&
                        zinc__pid_alive(out->owner_pid, out->created_at);
 }
 
-ZINC_API int32_t zinc_region_info_get(ZincHandle h, zinc_region_info *out)
+int zinc__region_info_handle(ZincHandle h, zinc_region_info *out, const uint8_t **data,
+                             uint64_t *len)
 {
     struct zinc_region *reg = h;
-    if (!reg || !out)
-        return zinc__fail(ZINC_EINVAL, "region_info: NULL argument");
     struct stat st;
     char path[ZINC_OBJ_NAME_MAX + 16];
     snprintf(path, sizeof(path), "/dev/shm%s", reg->obj);
     uint64_t size = stat(path, &st) == 0 && st.st_ino == reg->ino ? (uint64_t)st.st_size
                                                                    : (uint64_t)reg->map_len;
-    fill_info(reg->hdr, size, (uint64_t)(reg->data - (uint8_t *)reg->hdr), out);
-    out->is_ring = zinc__is_ring(reg->data, reg->capacity);
+    struct zinc_hdr copy;
+    zinc__region_snapshot(reg->hdr, &copy);
+    info_fill(&copy, size, (uint64_t)(reg->data - (uint8_t *)reg->hdr), out);
+    *data = reg->data;
+    *len = reg->capacity;
     return ZINC_OK;
 }
 
-ZINC_API int32_t zinc_inspect(const char *name, zinc_region_info *out)
+int zinc__region_info_fd(int fd, const char *name, zinc_region_info *out)
 {
-    zinc__clear_error();
-    if (!out)
-        return zinc__fail(ZINC_EINVAL, "inspect: out is NULL");
-    char obj[ZINC_OBJ_NAME_MAX];
-    int r = zinc__obj_name(name, obj);
-    if (r < 0)
-        return r;
-    int fd = shm_open(obj, O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0)
-        return zinc__shm_errno(errno, "inspect", name);
     struct stat st;
-    if (fstat(fd, &st) < 0) {
-        r = -errno;
-        close(fd);
-        return r;
-    }
+    if (fstat(fd, &st) < 0)
+        return zinc__fail(-errno, "inspect '%s': fstat: %s", name, strerror(errno));
     uint64_t size = (uint64_t)st.st_size;
-    uint64_t page = (uint64_t)zinc__page_size();
-    /* The header and, for rings, the ring's first page. */
-    size_t len = (size_t)(size < 2 * page ? size : 2 * page);
-    if (size < sizeof(struct zinc_hdr)) {
-        close(fd);
+    struct zinc_hdr copy;
+    /* pread, not a mapping: a peer truncating the object meanwhile gives a
+     * short read, never a SIGBUS. */
+    if (size < sizeof(copy) || pread(fd, &copy, sizeof(copy), 0) != (ssize_t)sizeof(copy))
         return zinc__fail(ZINC_EBADMSG, "inspect '%s': object is %llu bytes: not a region",
                           name, (unsigned long long)size);
+    /* Pairs with zinc__region_publish as the acquire load would: the copy
+     * is judged by its own magic, and read again after the fence so that
+     * fields written before the magic are not older than it. */
+    if (copy.magic == ZINC_REGION_MAGIC) {
+        atomic_thread_fence(memory_order_acquire);
+        if (pread(fd, &copy, sizeof(copy), 0) != (ssize_t)sizeof(copy))
+            return zinc__fail(ZINC_EBADMSG, "inspect '%s': object shrank while read", name);
     }
-    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-    if (map == MAP_FAILED) {
-        r = zinc__shm_errno(errno, "inspect (mmap)", name);
-        close(fd);
+    uint64_t data_off;
+    int r = zinc__region_validate(&copy, size, &data_off, name);
+    if (r < 0)
         return r;
-    }
-    uint64_t data_off, map_len;
-    r = zinc__region_validate(map, size, &data_off, &map_len, name);
-    if (r == 0) {
-        fill_info(map, size, data_off, out);
-        if (data_off + 8 <= len)
-            out->is_ring = zinc__is_ring((const uint8_t *)map + data_off, len - data_off);
-        if (out->is_ring) {
-            /* A ring's owner is its producer; its kernel-held token is the
-             * authority (pids lie across namespaces). */
-            int held = zinc__token_held(fd, 0);
-            if (held >= 0)
-                out->owner_alive = held;
-        }
-    }
-    munmap(map, len);
-    close(fd);
-    return r;
+    info_fill(&copy, size, data_off, out);
+    return ZINC_OK;
 }

@@ -1,19 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* System helpers: names, clocks, process liveness, OFD-lock tokens,
- * shared futexes, /dev/shm space. */
+/* The objects in /dev/shm: names, exclusive creation with the replacement
+ * of a stale object, page reservation, the unlink guard, and errno
+ * messages. The replace race rules live here, next to the guard. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <linux/futex.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
-#include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "private.h"
@@ -57,99 +53,6 @@ int zinc__obj_name(const char *name, char *obj)
                           ZINC_NAME_MAX);
     snprintf(obj, ZINC_OBJ_NAME_MAX, "/zinc_%s", name);
     return ZINC_OK;
-}
-
-long zinc__page_size(void)
-{
-    static _Atomic long cached;
-    /* Relaxed: an idempotent cache of a constant; racing writers store the
-     * same value. */
-    long p = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (!p) {
-        p = sysconf(_SC_PAGESIZE);
-        if (p <= 0)
-            p = 4096;
-        atomic_store_explicit(&cached, p, memory_order_relaxed);
-    }
-    return p;
-}
-
-uint64_t zinc__now_ns(int clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* /proc/<pid>/stat: state is field 3, starttime (clock ticks since boot)
- * field 22. The command name (field 2) may contain spaces and parentheses,
- * so parse from the last ')'. */
-static int proc_stat(int32_t pid, char *state, unsigned long long *start_ticks)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return -EIO;
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    if (!p || p[1] != ' ')
-        return -EIO;
-    p += 2;
-    *state = *p;
-    /* skip fields 3..21 (19 fields) to reach 22 */
-    for (int f = 3; f < 22; f++) {
-        p = strchr(p, ' ');
-        if (!p)
-            return -EIO;
-        p++;
-    }
-    *start_ticks = strtoull(p, NULL, 10);
-    return 0;
-}
-
-static uint64_t boot_time_unix_ns(void)
-{
-    /* CLOCK_REALTIME - CLOCK_BOOTTIME is the boot instant with ns precision
-     * (btime in /proc/stat is whole seconds). */
-    return zinc__now_ns(CLOCK_REALTIME) - zinc__now_ns(CLOCK_BOOTTIME);
-}
-
-uint64_t zinc__proc_start_ns(int32_t pid)
-{
-    char state;
-    unsigned long long ticks;
-    if (pid <= 0 || proc_stat(pid, &state, &ticks) < 0)
-        return 0;
-    long hz = sysconf(_SC_CLK_TCK);
-    if (hz <= 0)
-        hz = 100;
-    return boot_time_unix_ns() + (uint64_t)(ticks * (1000000000ull / (unsigned long long)hz));
-}
-
-bool zinc__pid_alive(int32_t pid, uint64_t created_at_unix_ns)
-{
-    if (pid <= 0)
-        return false;
-    if (kill(pid, 0) < 0 && errno == ESRCH)
-        return false;
-    char state;
-    unsigned long long ticks;
-    if (proc_stat(pid, &state, &ticks) < 0)
-        return true; /* exists (kill said so) but /proc hidden: assume alive */
-    if (state == 'Z' || state == 'X')
-        return false; /* exited, not yet reaped: dead for our purposes */
-    if (created_at_unix_ns) {
-        uint64_t start = zinc__proc_start_ns(pid);
-        /* Tick granularity (10 ms) and clock adjustments are far below 2 s. */
-        if (start && start > created_at_unix_ns + 2000000000ull)
-            return false; /* pid reused by a process born after the region */
-    }
-    return true;
 }
 
 uint64_t zinc__shm_free_bytes(void)
@@ -202,6 +105,74 @@ int zinc__unlink_if_same(const char *obj, dev_t dev, ino_t ino)
     return r;
 }
 
+/* How often a creator retries the name after removing a stale object:
+ * each round either creates, or meets an object that another creator made
+ * in between (then judged afresh), so a few rounds suffice. */
+#define CREATE_ROUNDS 4
+
+int zinc__shm_create(const char *obj, const char *name, zinc__judge_fn judge, void *arg,
+                     struct stat *st)
+{
+    int fd = -1, err = 0;
+    for (int round = 0; round < CREATE_ROUNDS; round++) {
+        fd = shm_open(obj, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+        err = errno;
+        if (fd >= 0 || err != EEXIST || !judge)
+            break;
+        int old = shm_open(obj, O_RDWR | O_CLOEXEC, 0);
+        if (old < 0) {
+            if (errno == ENOENT)
+                continue; /* removed meanwhile: try again */
+            return zinc__shm_errno(errno, "replace", name);
+        }
+        struct stat ost;
+        if (fstat(old, &ost) < 0) {
+            int e = errno;
+            close(old);
+            return zinc__fail(-e, "replace '%s': fstat: %s", name, strerror(e));
+        }
+        int r = judge(old, &ost, name, arg);
+        close(old);
+        if (r < 0)
+            return r;
+        /* Stale: remove the name if it still refers to what was judged (a
+         * concurrent creator may have replaced it already: then the next
+         * round judges the newcomer). */
+        r = zinc__unlink_if_same(obj, ost.st_dev, ost.st_ino);
+        if (r < 0 && r != -ENOENT && r != ZINC_EEXIST)
+            return zinc__shm_errno(-r, "replace", name);
+    }
+    if (fd < 0)
+        return zinc__shm_errno(err, "create", name);
+    if (fstat(fd, st) < 0) {
+        err = errno;
+        close(fd);
+        shm_unlink(obj);
+        return zinc__fail(-err, "create '%s': fstat: %s", name, strerror(err));
+    }
+    return fd;
+}
+
+int zinc__no_space(const char *name, uint64_t need)
+{
+    char a[32], b[32];
+    return zinc__fail(ZINC_ENOSPC,
+                      "'%s' needs %s but /dev/shm has %s free; free space (zinc gc), "
+                      "make it smaller, or give the container a larger --shm-size",
+                      name, zinc__human(need, a, sizeof(a)),
+                      zinc__human(zinc__shm_free_bytes(), b, sizeof(b)));
+}
+
+int zinc__shm_reserve(int fd, uint64_t total, const char *name)
+{
+    int fe = posix_fallocate(fd, 0, (off_t)total);
+    if (fe == ENOSPC || fe == EFBIG)
+        return zinc__no_space(name, total);
+    if (fe != 0 && fe != EOPNOTSUPP && fe != EINVAL)
+        return zinc__shm_errno(fe, "fallocate", name);
+    return ZINC_OK; /* reserved, or a filesystem that cannot (nothing to gain) */
+}
+
 int zinc__shm_errno(int err, const char *what, const char *name)
 {
     switch (err) {
@@ -242,61 +213,3 @@ const char *zinc__human(uint64_t b, char *buf, size_t len)
     return buf;
 }
 
-static int ofd_lock(int fd, int cmd, short type, uint64_t byte, struct flock *out)
-{
-    struct flock fl;
-    memset(&fl, 0, sizeof(fl));
-    fl.l_type = type;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = (off_t)byte;
-    fl.l_len = 1;
-    fl.l_pid = 0; /* required for OFD locks */
-    int r;
-    do {
-        r = fcntl(fd, cmd, &fl);
-    } while (r < 0 && errno == EINTR);
-    if (out)
-        *out = fl;
-    return r < 0 ? -errno : 0;
-}
-
-int zinc__token_take(int fd, uint64_t byte)
-{
-    int r = ofd_lock(fd, F_OFD_SETLK, F_WRLCK, byte, NULL);
-    if (r == -EACCES)
-        r = -EAGAIN;
-    return r;
-}
-
-int zinc__token_held(int fd, uint64_t byte)
-{
-    struct flock fl;
-    int r = ofd_lock(fd, F_OFD_GETLK, F_WRLCK, byte, &fl);
-    if (r < 0)
-        return r;
-    return fl.l_type != F_UNLCK;
-}
-
-void zinc__token_drop(int fd, uint64_t byte)
-{
-    (void)ofd_lock(fd, F_OFD_SETLK, F_UNLCK, byte, NULL);
-}
-
-int zinc__futex_wait(_Atomic uint32_t *addr, uint32_t expected, int64_t timeout_ns)
-{
-    struct timespec ts, *tsp = NULL;
-    if (timeout_ns >= 0) {
-        ts.tv_sec = (time_t)(timeout_ns / 1000000000);
-        ts.tv_nsec = (long)(timeout_ns % 1000000000);
-        tsp = &ts;
-    }
-    /* FUTEX_WAIT without FUTEX_PRIVATE_FLAG: the word lives in a MAP_SHARED
-     * mapping and the waker may be another process. */
-    long r = syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT, expected, tsp, NULL, 0);
-    return r < 0 ? -errno : 0;
-}
-
-void zinc__futex_wake(_Atomic uint32_t *addr)
-{
-    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-}

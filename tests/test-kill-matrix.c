@@ -186,7 +186,7 @@ static void producer_main(uint64_t seed)
     zinc_producer *p = NULL;
     int r = zinc_producer_create(S->name, &cfg, &p);
     /* A creator killed after taking its token but before sizing the object
-     * leaves an empty object that src/ring.c counts as "being created" for
+     * leaves an empty object that src/ring-map.c counts as "being created" for
      * 2 s (it cannot tell that creator from one between shm_open and its
      * token). Only right after such a kill, wait that grace out (bounded)
      * and count it; anywhere else the replacement must succeed at once. */

@@ -103,7 +103,7 @@ Test(layout, consumer_entry)
     cr_expect_eq(sizeof(struct zr_cons), 512);
     cr_expect_eq(offsetof(struct zr_cons, cursor), 0);
     cr_expect_eq(offsetof(struct zr_cons, state), 8);
-    cr_expect_eq(offsetof(struct zr_cons, req_mode), 12);
+    cr_expect_eq(offsetof(struct zr_cons, reserved0), 12);
     cr_expect_eq(offsetof(struct zr_cons, acquired), 16);
     cr_expect_eq(offsetof(struct zr_cons, released), 24);
     cr_expect_eq(offsetof(struct zr_cons, dropped), 32);
@@ -290,7 +290,7 @@ Test(layout, live_ring_bytes)
     const uint64_t E = R + off_cons;
     cr_expect_eq(rd64(E + 0), 1, "cursor: frame 1 released");
     cr_expect_eq(rd32(E + 8), ZR_ACTIVE, "state");
-    cr_expect_eq(rd32(E + 12), ZINC_EVERY, "req_mode");
+    cr_expect_eq(rd32(E + 12), 0, "reserved0");
     cr_expect_eq(rd64(E + 16), 1, "acquired");
     cr_expect_eq(rd64(E + 24), 1, "released");
     cr_expect_eq((int32_t)rd32(E + 48), getpid(), "pid");

@@ -168,7 +168,9 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
  * -22: f is not the held frame (or it was already released). */
 ZINC_API int zinc_consumer_release(zinc_consumer *c, const zinc_frame *f);
 
-/* Stream descriptor set by the producer: 0, or -11 if none was set. */
+/* Stream descriptor set by the producer: 0, -11 if none was set (or, for
+ * a second, while the producer updates it), -74 if it is corrupted (it
+ * does not fit a slot, or was left half-written by a producer now gone). */
 ZINC_API int zinc_consumer_stream(zinc_consumer *c, zinc_frame *desc);
 
 /* Ring geometry as created. */
@@ -225,7 +227,9 @@ typedef struct zinc_ring_stats {
     uint32_t slot_count;
     uint32_t max_consumers;
     uint64_t slot_size;
-    uint64_t ring_bytes;      /* size of the shared-memory object */
+    uint64_t ring_bytes;      /* size of the whole shared-memory object: the
+                                 region's header page plus the ring (whose
+                                 own size the layout calls ring_bytes) */
     uint32_t producer_state;  /* 0 creating, 1 open, 2 closed */
     uint32_t producer_alive;  /* 1 if its liveness lock is held */
     int32_t  producer_pid;

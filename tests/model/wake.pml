@@ -41,7 +41,7 @@
  * Spurious wake-ups and EINTR only add executions in which the waiter loops
  * (W5/Q5 -> W1/Q1); they cannot hide a lost wake-up and are left out.
  *
- * Model <-> C (docs/design.md numbering, "Model <-> C"; src/ring.c):
+ * Model <-> C (docs/design.md, "Model <-> C"; src/producer.c, consumer.c):
  *   producer()  slot_free() before the loop       gate_open (zinc_producer_claim)
  *               Q1 prod_waiting++                  wait_for_slot
  *               Q2 v := space_futex                wait_for_slot

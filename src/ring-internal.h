@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring-internal.h — the frame ring's private types and the functions its
+ * files share (not installed). The ring is built on a version-2 Zinc region
+ * (src/region.h); its bytes are in src/layout.h.
+ *
+ *   ring-geom.c   geometry of a configuration; validation of a ring's
+ *                 control block against its object; descriptor checks
+ *   ring-map.c    the process-wide, fork-aware mapping registry; the
+ *                 liveness-token descriptors; opening an existing ring
+ *   producer.c    create / replace, EVERY gating, claim, publish, close
+ *   consumer.c    attach, acquire, release, stream, close
+ *   ring-table.c  the consumer table: liveness scans, statistics, removal
+ *                 of a ring whose producer is gone
+ *
+ * Everything read from shared memory is untrusted: geometry is copied into
+ * the handle and validated once at attach and never re-read; every index is
+ * masked with the private copy; every descriptor is re-checked.
+ */
+#ifndef ZINC_RING_INTERNAL_H
+#define ZINC_RING_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <zinc/ring.h>
+
+#include "clock.h"
+#include "layout.h"
+#include "private.h"
+
+/* Longest futex sleep: waiters re-check their peer's liveness token at
+ * least this often, so a dead peer is noticed within about 100 ms. */
+#define LIVENESS_PERIOD_NS 50000000ull
+#define DEFAULT_SPIN_NS 20000u
+#define MAX_SPIN_NS 10000000u /* 10 ms: beyond that, sleeping is always better */
+/* Bounded retries on a descriptor that does not match what head promises:
+ * legitimately a transient (the producer's stores becoming visible), so a
+ * persistent mismatch means corrupted shared memory. */
+#define MISMATCH_RETRIES (1u << 20)
+
+struct zr_geom {
+    uint32_t slot_count;
+    uint32_t max_consumers;
+    uint64_t slot_size;
+    uint64_t slot_stride;
+    uint64_t off_consumers;
+    uint64_t off_descs;
+    uint64_t off_payloads;
+    uint64_t ring_bytes;
+};
+
+/* Mapping of one ring object, shared by producer and consumer handles. */
+struct zr_map {
+    uint8_t *base;          /* start of the object (region header) */
+    size_t len;
+    int fd;                 /* kept open: it carries our liveness token */
+    struct zinc_hdr *hdr;
+    struct zr_ctl *ctl;
+    struct zr_cons *cons;
+    struct zr_desc *descs;
+    uint8_t *payloads;
+    struct zr_geom g;
+    uint64_t mask;
+    uint64_t generation;
+    dev_t dev;
+    ino_t ino;
+    pid_t pid;              /* process that made the handle (see forked()) */
+    bool registered;        /* fd is in the fork registry */
+    char obj[ZINC_OBJ_NAME_MAX];
+    char name[ZINC_NAME_MAX + 1];
+};
+
+struct zinc_producer {
+    struct zr_map m;
+    uint64_t next_seq;      /* seq of the next claim */
+    bool claimed;
+    void *claim_data;
+    uint64_t gate;          /* lower bound of EVERY cursors at the last scan */
+    uint32_t gate_epoch;    /* every_epoch seen by that scan */
+    bool gate_valid;
+    bool timestamps;        /* publish_ns is read (no ZINC_RING_NO_TIMESTAMPS) */
+    uint32_t spin_ns;
+    uint64_t demote_after_ns;
+    uint64_t last_live_check;
+    uint64_t blocked_seq;   /* frame whose claim has been blocked ... */
+    uint64_t blocked_since; /* ... since then, across claim calls (demotion) */
+    uint64_t published, published_bytes, blocked_ns, blocked_claims, evicted, demoted, aborted;
+    struct zr_clock clk;    /* publish_ns */
+};
+
+struct zinc_consumer {
+    struct zr_map m;
+    struct zr_cons *e;      /* our entry */
+    uint32_t idx;
+    zinc_delivery mode;     /* in force (LOSSY after demotion) */
+    bool demote_pending;    /* report ZINC_FRAME_DEMOTED on the next frame */
+    bool region_ref;        /* holds a region reference (plain Zinc readers' count) */
+    uint64_t cursor;        /* last seq consumed (private copy) */
+    bool holding;
+    uint64_t held_seq;
+    void *held_data;
+    uint64_t held_slot;
+    uint32_t spin_ns;       /* configured ceiling of the spin phase */
+    uint32_t spin_cur;      /* adaptive: halves after each sleep, doubles
+                               when frames keep arriving within the spin */
+    uint64_t last_live_check;
+    uint64_t acquired, released, dropped, torn;
+    struct zr_clock clk;    /* the latency histogram's acquire time */
+};
+
+static inline uint64_t now_ns(void)
+{
+    return zinc__now_ns(CLOCK_MONOTONIC);
+}
+
+/* Entries of the consumer table worth scanning: 1 + the highest ever used,
+ * as the shared hi_water says, clamped to the table (a hostile value never
+ * indexes past it). Relaxed: hi_water only bounds scans; each entry is
+ * judged by its own state word. */
+static inline uint32_t table_bound(const struct zr_map *m)
+{
+    uint32_t hw = atomic_load_explicit(&m->ctl->hi_water, memory_order_relaxed);
+    return hw < m->g.max_consumers ? hw : m->g.max_consumers;
+}
+
+/* ---- ring-geom.c ---------------------------------------------------------------- */
+
+ZINC_HIDDEN int zinc__ring_geom(uint32_t slot_count, uint32_t max_consumers,
+                                uint64_t slot_size, struct zr_geom *g);
+/* Check a configuration for creation and compute its geometry; -22 with a
+ * message otherwise. */
+ZINC_HIDDEN int zinc__ring_config_check(const char *name, const zinc_ring_config *cfg,
+                                        struct zr_geom *g);
+/* Does the data area at data_off (pread from fd) / at data (mapped) start
+ * with the ring magic? For zinc_region_info.is_ring. */
+ZINC_HIDDEN bool zinc__ring_probe_fd(int fd, uint64_t data_off);
+ZINC_HIDDEN bool zinc__ring_probe(const uint8_t *data, uint64_t len);
+/* Validate the ring in the data area (data_off, data_len) of the object
+ * mapped at m->base and open on m->fd, and fill the map's geometry and part
+ * pointers from a private copy. -74 on anything that does not add up. */
+ZINC_HIDDEN int zinc__ring_validate(struct zr_map *m, uint64_t data_off, uint64_t data_len);
+
+/* ---- ring-map.c ------------------------------------------------------------------- */
+
+/* Prepare an empty map for ring `name` (checks the name). */
+ZINC_HIDDEN int zinc__map_init(struct zr_map *m, const char *name);
+/* Map `len` bytes of the object open on `fd` read-write, shared with every
+ * other handle of this process on the same object. NULL with *err set. */
+ZINC_HIDDEN uint8_t *zinc__map_shared(int fd, dev_t dev, ino_t ino, size_t len, int *err);
+ZINC_HIDDEN void zinc__map_unshare(uint8_t *base, size_t len);
+/* The handle's token descriptor joins the fork registry: a forked child
+ * closes its copy at once (handles are not inherited across fork). */
+ZINC_HIDDEN void zinc__map_register(struct zr_map *m);
+/* Unmap and close (dropping every token of this handle). */
+ZINC_HIDDEN void zinc__map_release(struct zr_map *m);
+/* Map the object open on m->fd (PROT_READ, or with PROT_WRITE) and
+ * validate region + ring. -11 being created (creator alive), -32 creator
+ * died before finishing, -74 invalid. */
+ZINC_HIDDEN int zinc__map_existing(struct zr_map *m, int prot);
+/* Open ring `name` and map it. Whatever it returns, the caller
+ * zinc__map_release()s `m`. */
+ZINC_HIDDEN int zinc__map_open(const char *name, struct zr_map *m, int prot, const char *what);
+
+/* Is this handle used in a child forked after it was made? Its token
+ * descriptor was closed at fork then; touch nothing shared. */
+static inline bool map_forked(const struct zr_map *m)
+{
+    return m->pid != getpid();
+}
+
+/* ---- ring-table.c ---------------------------------------------------------------- */
+
+/* Is any consumer entry other than `except` (-1: none) held by a live
+ * consumer? */
+ZINC_HIDDEN bool zinc__table_any_live(struct zr_map *m, int32_t except);
+/* Judge for zinc__shm_create: retire a ring whose producer is gone (mark it
+ * closed, wake its sleepers) and answer 0; -17 when it lives. */
+ZINC_HIDDEN int zinc__ring_judge(int fd, const struct stat *st, const char *name, void *arg);
+
+/* ---- descriptors ---------------------------------------------------------------- */
+
+/* Writer: every descriptor word of frame f but ZD_PUBLISH, which the
+ * caller stores (publish reads its clock after these stores; see there).
+ * Relaxed stores: the release store of the slot's lock word (P1) orders
+ * them for readers. The tensor and user lines are written only when used
+ * (see layout.h). */
+static inline void desc_store(struct zr_desc *d, const zinc_frame *f, uint64_t seq)
+{
+    const zinc_tensor *t = &f->tensor;
+    uint64_t user[ZINC_FRAME_USER_SIZE / 8], any = 0;
+    memcpy(user, f->user, sizeof(user));
+    for (int i = 0; i < ZINC_FRAME_USER_SIZE / 8; i++)
+        any |= user[i];
+    atomic_store_explicit(&d->w[ZD_SEQ], seq, memory_order_relaxed);
+    atomic_store_explicit(&d->w[ZD_SIZE], f->size, memory_order_relaxed);
+    atomic_store_explicit(&d->w[ZD_TIMESTAMP], f->timestamp_ns, memory_order_relaxed);
+    atomic_store_explicit(&d->w[ZD_DTYPE],
+                          (uint64_t)t->dtype_code | (uint64_t)t->dtype_bits << 8 |
+                              (uint64_t)t->dtype_lanes << 16 | (uint64_t)t->ndim << 32,
+                          memory_order_relaxed);
+    atomic_store_explicit(&d->w[ZD_OFFSET], t->offset, memory_order_relaxed);
+    atomic_store_explicit(&d->w[ZD_FOURCC_FLAGS],
+                          (uint64_t)f->fourcc | (uint64_t)(f->flags & 0xffffu) << 32 |
+                              (any ? ZD_HAS_USER : 0),
+                          memory_order_relaxed);
+    if (t->ndim) {
+        for (int i = 0; i < 4; i++) {
+            atomic_store_explicit(&d->w[ZD_SHAPE + i], t->shape[i], memory_order_relaxed);
+            atomic_store_explicit(&d->w[ZD_STRIDES + i], (uint64_t)t->strides[i],
+                                  memory_order_relaxed);
+        }
+    }
+    if (any)
+        for (int i = 0; i < ZINC_FRAME_USER_SIZE / 8; i++)
+            atomic_store_explicit(&d->w[ZD_USER + i], user[i], memory_order_relaxed);
+}
+
+/* Reader: the descriptor words in use straight into `f` (the others
+ * zeroed; the tensor line only if ndim > 0, the user line only if
+ * ZD_HAS_USER). Relaxed loads; the caller brackets them with the acquire
+ * load of lock and an acquire fence + re-load, and trusts `f` only if the
+ * re-load matches. */
+static inline void desc_read(const struct zr_desc *d, zinc_frame *f)
+{
+    struct zr_desc *dd = (struct zr_desc *)d;
+    zinc_tensor *t = &f->tensor;
+    uint64_t dt = atomic_load_explicit(&dd->w[ZD_DTYPE], memory_order_relaxed);
+    uint64_t ff = atomic_load_explicit(&dd->w[ZD_FOURCC_FLAGS], memory_order_relaxed);
+    f->data = NULL;
+    f->size = atomic_load_explicit(&dd->w[ZD_SIZE], memory_order_relaxed);
+    f->seq = atomic_load_explicit(&dd->w[ZD_SEQ], memory_order_relaxed);
+    f->timestamp_ns = atomic_load_explicit(&dd->w[ZD_TIMESTAMP], memory_order_relaxed);
+    f->publish_ns = atomic_load_explicit(&dd->w[ZD_PUBLISH], memory_order_relaxed);
+    f->dropped = 0;
+    t->dtype_code = (uint8_t)(dt & 0xff);
+    t->dtype_bits = (uint8_t)(dt >> 8 & 0xff);
+    t->dtype_lanes = (uint16_t)(dt >> 16 & 0xffff);
+    t->ndim = (uint32_t)(dt >> 32);
+    t->offset = atomic_load_explicit(&dd->w[ZD_OFFSET], memory_order_relaxed);
+    for (int i = 0; i < 4; i++) {
+        t->shape[i] = t->ndim ? atomic_load_explicit(&dd->w[ZD_SHAPE + i],
+                                                     memory_order_relaxed) : 0;
+        t->strides[i] = t->ndim ? (int64_t)atomic_load_explicit(&dd->w[ZD_STRIDES + i],
+                                                                memory_order_relaxed) : 0;
+    }
+    f->fourcc = (uint32_t)(ff & 0xffffffffu);
+    f->flags = (uint32_t)(ff >> 32) & 0xffffu;
+    for (int i = 0; i < ZINC_FRAME_USER_SIZE / 8; i++) {
+        uint64_t u = (ff & ZD_HAS_USER) ? atomic_load_explicit(&dd->w[ZD_USER + i],
+                                                               memory_order_relaxed) : 0;
+        memcpy(f->user + 8 * i, &u, 8);
+    }
+    memset(f->reserved, 0, sizeof(f->reserved));
+}
+
+/* Check a descriptor written by someone else (the messages are cold). */
+static inline int desc_check(const zinc_frame *f, uint64_t slot_size, const char *name)
+{
+    if (f->size > slot_size)
+        return zinc__fail(ZINC_EBADMSG, "ring '%s': frame %llu claims %llu bytes in a %llu-byte "
+                          "slot (corrupted descriptor)",
+                          name, (unsigned long long)f->seq, (unsigned long long)f->size,
+                          (unsigned long long)slot_size);
+    if (f->tensor.ndim && zinc_tensor_check(&f->tensor, f->size) < 0)
+        return zinc__fail(ZINC_EBADMSG, "ring '%s': frame %llu has a tensor description that "
+                          "does not fit its %llu bytes (corrupted descriptor)",
+                          name, (unsigned long long)f->seq, (unsigned long long)f->size);
+    return ZINC_OK;
+}
+
+#endif /* ZINC_RING_INTERNAL_H */
