@@ -2,7 +2,8 @@
 /*
  * harness.h — shared pieces of the cross-process benchmark harness
  * (zinc-bench): the job block every process of a run maps, the transport
- * interface, and small helpers (clock, pinning, spinning with a deadline).
+ * interface, and the helpers of harness.c (clock, pinning, spinning with a
+ * deadline).
  */
 #ifndef ZINC_BENCH_HARNESS_H
 #define ZINC_BENCH_HARNESS_H
@@ -73,11 +74,25 @@ struct zb_transport {
     void (*cons_close)(void *st);
 };
 
-uint64_t zb_now(void);
-_Noreturn void zb_die(struct zb_job *j, const char *fmt, ...);
+/* ---- helpers (harness.c) ---- */
+
+/* How long any wait for a peer may last before the run dies (ns). */
+extern uint64_t zb_job_deadline_ns;
+
+uint64_t zb_now(void); /* CLOCK_MONOTONIC, ns */
+void zb_pause(void);   /* the CPU's spin-wait hint */
+/* Print the message, keep the first one in j->error for the parent, exit. */
+_Noreturn void zb_die(struct zb_job *j, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Spin until *w >= v (acquire); dies after the job deadline. */
 uint64_t zb_wait_ge(struct zb_job *j, struct zb_word *w, uint64_t v);
-void zb_pause(void);
+/* Sleep-poll until *w >= v (acquire), for set-up waits; dies after the job
+ * deadline. */
+void zb_wait_polite(struct zb_job *j, struct zb_word *w, uint64_t v);
+/* Spin (without sleeping) until CLOCK_MONOTONIC reaches t. */
+void zb_spin_until(uint64_t t);
+/* Pin the calling process to one CPU (a warning if it cannot). */
+void zb_pin(int cpu);
 
 /* A spin loop's deadline: zb_spin_begin() before the loop, zb_spin() in it
  * (pauses; every 65536 calls checks the clock, dies naming `what` after the

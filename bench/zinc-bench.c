@@ -22,7 +22,6 @@
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,97 +41,6 @@
 #define SZ_CLOUD 1600000ull   /* 100,000 points x 16 B */
 
 static struct zb_job *cur_job;
-static uint64_t job_deadline_ns = 60ull * 1000000000ull;
-
-uint64_t zb_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-void zb_pause(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
-_Noreturn void zb_die(struct zb_job *j, const char *fmt, ...)
-{
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "zinc-bench[%d]: %s\n", (int)getpid(), msg);
-    if (j && j->error[0] == 0)
-        snprintf(j->error, sizeof(j->error), "%s", msg);
-    _exit(1);
-}
-
-uint64_t zb_wait_ge(struct zb_job *j, struct zb_word *w, uint64_t v)
-{
-    uint64_t t0 = 0;
-    for (unsigned n = 0;; n++) {
-        /* Pairs with the release store of whoever owns the word. */
-        uint64_t x = atomic_load_explicit(&w->v, memory_order_acquire);
-        if (x >= v)
-            return x;
-        zb_pause();
-        if ((n & 0xffff) == 0) {
-            uint64_t t = zb_now();
-            if (t0 == 0)
-                t0 = t;
-            else if (t - t0 > job_deadline_ns)
-                zb_die(j, "peer did not answer within %llu s",
-                       (unsigned long long)(job_deadline_ns / 1000000000ull));
-        }
-    }
-}
-
-void zb_spin(struct zb_job *j, struct zb_spin *s, const char *what)
-{
-    zb_pause();
-    if ((++s->n & 0xffff) != 0)
-        return;
-    uint64_t t = zb_now();
-    if (s->t0 == 0)
-        s->t0 = t;
-    else if (t - s->t0 > job_deadline_ns)
-        zb_die(j, "%s: nothing for %llu s", what,
-               (unsigned long long)(job_deadline_ns / 1000000000ull));
-}
-
-/* Setup waits sleep: a spinning waiter would take the CPU from the peer
- * (or from RouDi) it is waiting for. */
-static void wait_polite(struct zb_job *j, struct zb_word *w, uint64_t v)
-{
-    uint64_t t0 = zb_now();
-    /* Pairs with the release store of whoever owns the word. */
-    while (atomic_load_explicit(&w->v, memory_order_acquire) < v) {
-        struct timespec ts = { 0, 100 * 1000 };
-        nanosleep(&ts, NULL);
-        if (zb_now() - t0 > job_deadline_ns)
-            zb_die(j, "peer not ready within %llu s",
-                   (unsigned long long)(job_deadline_ns / 1000000000ull));
-    }
-}
-
-static void pin(int cpu)
-{
-    cpu_set_t s;
-    CPU_ZERO(&s);
-    CPU_SET(cpu, &s);
-    if (sched_setaffinity(0, sizeof(s), &s) != 0)
-        fprintf(stderr, "zinc-bench: sched_setaffinity(%d): %s\n", cpu, strerror(errno));
-}
-
-static void spin_until(uint64_t t)
-{
-    while (zb_now() < t)
-        zb_pause();
-}
 
 /* ---- results ------------------------------------------------------------------ */
 
@@ -341,7 +249,7 @@ static int run(struct zb_job *j, const struct zb_transport *t, role_fn prod, rol
             sigemptyset(&chld);
             sigaddset(&chld, SIGCHLD);
             sigprocmask(SIG_UNBLOCK, &chld, NULL);
-            pin(i < 0 ? 0 : 1);
+            zb_pin(i < 0 ? 0 : 1);
             if (i < 0)
                 prod(j, t, 0);
             else
@@ -386,7 +294,7 @@ static int run(struct zb_job *j, const struct zb_transport *t, role_fn prod, rol
                 kill_unreaped();
             continue;
         }
-        if (zb_now() - t0 > job_deadline_ns + 15000000000ull) {
+        if (zb_now() - t0 > zb_job_deadline_ns + 15000000000ull) {
             kill_unreaped();
             snprintf(j->error, sizeof(j->error), "run timed out");
             bad = 1;
@@ -442,7 +350,7 @@ static uint64_t read_all(const void *buf, uint64_t size)
 
 static void wait_attached(struct zb_job *j)
 {
-    wait_polite(j, &j->attached, j->ncons);
+    zb_wait_polite(j, &j->attached, j->ncons);
 }
 
 static void ack_all(struct zb_job *j, uint64_t v)
@@ -465,7 +373,7 @@ static void prod_loop(struct zb_job *j, const struct zb_transport *t, int idx)
         if (j->latency) {
             ack_all(j, i);
             if (j->gap_ns)
-                spin_until(zb_now() + j->gap_ns);
+                zb_spin_until(zb_now() + j->gap_ns);
         }
         void *buf = t->prod_get(st, j->size);
         fill(buf, j->size, i + 1, j->touch_all);
@@ -475,14 +383,14 @@ static void prod_loop(struct zb_job *j, const struct zb_transport *t, int idx)
     }
     /* Every consumer has everything before the producer goes away. */
     for (uint32_t i = 0; i < j->ncons; i++)
-        wait_polite(j, &j->ack[i], j->count);
+        zb_wait_polite(j, &j->ack[i], j->count);
     t->prod_close(st);
 }
 
 static void cons_loop(struct zb_job *j, const struct zb_transport *t, int idx)
 {
     void *st;
-    wait_polite(j, &j->ready, 1);
+    zb_wait_polite(j, &j->ready, 1);
     t->cons_open(j, idx, &st);
     /* Pairs with the producer's wait_attached. */
     atomic_fetch_add_explicit(&j->attached.v, 1, memory_order_acq_rel);
@@ -704,7 +612,7 @@ static void ref_ow_prod(struct zb_job *j, const struct zb_transport *t, int idx)
     for (uint64_t i = 0; i < j->count; i++) {
         ack_all(j, i);
         if (j->gap_ns)
-            spin_until(zb_now() + j->gap_ns);
+            zb_spin_until(zb_now() + j->gap_ns);
         atomic_store_explicit(&l->t0, zb_now(), memory_order_relaxed); /* published by seq */
         /* Pairs with the consumer's acquire load of seq. */
         atomic_store_explicit(&l->seq, i + 1, memory_order_release);
@@ -809,7 +717,7 @@ static zinc_consumer *pp_attach(struct zb_job *j, const char *suffix)
         int r = zinc_consumer_open(n, ZINC_EVERY, &c);
         if (r == 0)
             return c;
-        if ((r != ZINC_ENOENT && r != ZINC_EAGAIN) || zb_now() - t0 > job_deadline_ns)
+        if ((r != ZINC_ENOENT && r != ZINC_EAGAIN) || zb_now() - t0 > zb_job_deadline_ns)
             zb_die(j, "zinc_consumer_open(%s): %s %s", n, zinc_strerror(r), zinc_last_error());
         struct timespec ts = { 0, 100 * 1000 };
         nanosleep(&ts, NULL);
@@ -910,7 +818,7 @@ static void bench_bandwidth(void)
     uint8_t *a = aligned_alloc(4096, size), *b = aligned_alloc(4096, size);
     memset(a, 1, size);
     memset(b, 2, size);
-    pin(0);
+    zb_pin(0);
     const char *names[] = { "memset", "memcpy", "read-all" };
     for (int k = 0; k < 3; k++) {
         uint64_t t0 = zb_now();
@@ -1358,7 +1266,7 @@ int main(int argc, char **argv)
         rounds = 1;
         scale = 0.01;
         want_iox = 0;
-        job_deadline_ns = 30ull * 1000000000ull; /* the VM stalls for seconds at times */
+        zb_job_deadline_ns = 30ull * 1000000000ull; /* the VM stalls for seconds at times */
     }
     /* the same number of frames in all, spread over the rounds */
     scale /= rounds;

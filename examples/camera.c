@@ -228,7 +228,7 @@ int main(int argc, char **argv)
     draw_background(&bg);
     char fcc[8];
     fprintf(stderr, "camera: ring '%s' ready: %ux%u %s, %" PRIu64 " slots, %.3g fps\n", name, w,
-            h, ex_fourcc(fourcc, fcc), slots, fps);
+            h, zf_fourcc(fourcc, fcc), slots, fps);
 
     int ret = 0;
     if (wait_consumers && ex_wait_consumers(name, (uint32_t)wait_consumers, wait_s) != 0 &&

@@ -287,7 +287,7 @@ int main(int argc, char **argv)
         if (ply_written)
         {
             printf("{\"path\":");
-            ex_json_str(stdout, ply_written);
+            zf_json_str(stdout, ply_written);
             printf(",\"points\":%" PRIu64 "}", ply_n);
         }
         else

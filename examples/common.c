@@ -168,9 +168,9 @@ int ex_open_consumer(const char *prog, const char *name, zinc_delivery mode, dou
         if (rc == 0)
             return 0;
         /* -2: the producer has not created it yet; -11: it is creating it;
-         * -32: the name is left over from a producer that is gone (the next
-         * producer replaces it), or its creator is between shm_open and
-         * taking its liveness lock, which looks the same from here. */
+         * -32: its creator died before finishing it (the next producer
+         * replaces it). A ring whose producer closed or died opens (0) and
+         * reports -32 from acquire once drained. */
         bool retry = rc == ZINC_ENOENT || rc == ZINC_EAGAIN || rc == ZINC_EPIPE;
         if (!retry || ex_stop || ex_now_ns() >= end) {
             fprintf(stderr, "%s: cannot attach to ring '%s': %s (%d) %s\n", prog, name,
@@ -266,35 +266,4 @@ int ex_image_from_frame(const zinc_frame *f, ex_image *img)
     img->row_stride = t->strides[0];
     img->px_stride = t->strides[1];
     return 0;
-}
-
-void ex_json_str(FILE *o, const char *s)
-{
-    fputc('"', o);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(o, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(o, "\\u%04x", c);
-        else
-            fputc(c, o);
-    }
-    fputc('"', o);
-}
-
-const char *ex_fourcc(uint32_t f, char buf[8])
-{
-    if (f == 0)
-        return strcpy(buf, "raw");
-    if (f == ZINC_FOURCC_RGBA32)
-        return strcpy(buf, "RGBA32");
-    if (f == ZINC_FOURCC_RGB24)
-        return strcpy(buf, "RGB24");
-    for (int i = 0; i < 4; i++) {
-        char c = (char)((f >> (8 * i)) & 0xff);
-        buf[i] = (c >= 0x20 && c < 0x7f) ? c : '?';
-    }
-    buf[4] = 0;
-    return buf;
 }

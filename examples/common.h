@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Helpers shared by the example programs: clocks, signals, argument
  * parsing, pacing a producer, latency percentiles, attaching with retry,
- * reading an image out of a frame's tensor description. Kept small on
- * purpose: each example should read as a real program, not as a framework. */
+ * reading an image out of a frame's tensor description. JSON strings and
+ * fourcc names come from tools/lib/fmt.h, shared with the zinc tool. Kept
+ * small on purpose: each example should read as a real program, not as a
+ * framework. */
 #ifndef ZINC_EXAMPLES_COMMON_H
 #define ZINC_EXAMPLES_COMMON_H
 
@@ -14,6 +16,8 @@
 #include <stdio.h>
 
 #include <zinc/ring.h>
+
+#include "fmt.h" /* zf_json_str, zf_fourcc (tools/lib, shared with the zinc tool) */
 
 /* Set by SIGINT/SIGTERM once ex_handle_signals() ran. */
 extern volatile sig_atomic_t ex_stop;
@@ -95,11 +99,5 @@ static inline const uint8_t *ex_px(const ex_image *img, uint32_t x, uint32_t y)
 {
     return img->base + (int64_t)y * img->row_stride + (int64_t)x * img->px_stride;
 }
-
-/* Print s as a JSON string (quoted, escaped). */
-void ex_json_str(FILE *o, const char *s);
-
-/* "RGBA" style text for a fourcc. */
-const char *ex_fourcc(uint32_t fourcc, char buf[8]);
 
 #endif /* ZINC_EXAMPLES_COMMON_H */

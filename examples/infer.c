@@ -149,7 +149,7 @@ int main(int argc, char **argv)
     char fcc[8];
     if (zinc_consumer_stream(cons, &desc) == 0 && desc.tensor.ndim >= 2 && !quiet)
         fprintf(stderr, "infer: attached to '%s': %" PRIu64 "x%" PRIu64 " %s\n", name,
-                desc.tensor.shape[1], desc.tensor.shape[0], ex_fourcc(desc.fourcc, fcc));
+                desc.tensor.shape[1], desc.tensor.shape[0], zf_fourcc(desc.fourcc, fcc));
 
     struct work w;
     memset(&w, 0, sizeof(w));

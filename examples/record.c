@@ -461,12 +461,12 @@ int main(int argc, char **argv)
         printf("\"latency_ns\":{\"p50\":%" PRIu64 ",\"p99\":%" PRIu64 "},\"y4m\":",
                ex_samples_pct(&lat, 0.5), ex_samples_pct(&lat, 0.99));
         if (y4m)
-            ex_json_str(stdout, out);
+            zf_json_str(stdout, out);
         else
             printf("null");
         printf(",\"snapshot\":");
         if (snap_written)
-            ex_json_str(stdout, snap_written);
+            zf_json_str(stdout, snap_written);
         else
             printf("null");
         printf(",\"end\":\"%s\"}\n", why);

@@ -4,7 +4,7 @@
  * name, stragglers never remove a replacement), stale-name replacement
  * (SIGKILLed owner, zombie owner, pid reuse, half-made regions, owner
  * closed), zinc_inspect, and concurrent open/close. Contract:
- * shared/spec/zinc-region.md §2.
+ * docs/contract.md §1.4.
  */
 #include <criterion/criterion.h>
 

@@ -2,7 +2,7 @@
 /*
  * Zinc regions: notify / wait / try_wait, in one process and across
  * processes (fork, each process opening its own handle). Contract:
- * shared/spec/zinc-region.md §3.2.
+ * docs/contract.md §1.6.
  */
 #include <criterion/criterion.h>
 

@@ -3,7 +3,7 @@
  * Zinc regions: the bytes on /dev/shm, name and capacity validation, the
  * error codes, hostile headers, hand-made version-1 and version-2 regions,
  * and the behaviour of every function on NULL. Contract:
- * shared/spec/zinc-region.md.
+ * docs/contract.md §1.
  */
 #include <criterion/criterion.h>
 
@@ -112,7 +112,7 @@ static void put_le(uint8_t *p, uint64_t v, int bytes)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* Independent FNV-1a 64, straight from the spec's parameters. */
+/* Independent FNV-1a 64, straight from the contract's parameters. */
 static uint64_t fnv(const char *s)
 {
     uint64_t h = 0xcbf29ce484222325ull;

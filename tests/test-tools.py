@@ -148,6 +148,82 @@ def test_usage_errors_and_exit_codes(request):
     assert r.returncode == 0 and r.stdout.startswith("zinc ")
 
 
+def test_missing_name_is_named():
+    for cmd in ("stat", "top", "rm"):
+        r = zinc(cmd)
+        assert r.returncode == 2, cmd
+        assert f"zinc {cmd}: missing NAME" in r.stderr, (cmd, r.stderr)
+        assert "usage: zinc " + cmd in r.stderr, cmd
+    r = zinc("stat", "a", "b")
+    assert r.returncode == 2 and "too many operands (from 'b' on)" in r.stderr, r.stderr
+
+
+def test_not_found_message_names_the_object_once(request):
+    name = uname(request, "-missing")
+    for args, what in ((("stat", name), "cannot inspect"), (("rm", name), "cannot remove")):
+        r = zinc(*args)
+        assert r.returncode == 3, args
+        first = r.stderr.splitlines()[0]
+        assert first.startswith(f"zinc: {what} '{name}': "), first
+        assert first.count(name) == 1, first  # not "inspect 'x': inspect 'x': ..."
+        assert first.endswith("(-2)"), first
+
+
+def test_ls_pattern_without_match_says_so(request, cleanup):
+    names, procs = cleanup
+    live = uname(request)
+    names.append(live)
+    hold_region(live, procs)  # something exists, just not what was asked for
+    r = zinc("ls", live + "-nomatch*")
+    assert r.returncode == 0, r.stderr
+    assert "no Zinc regions in /dev/shm" not in r.stdout
+    assert f"no Zinc region in /dev/shm matches '{live}-nomatch*'" in r.stdout
+    r = zinc("ls", live)
+    assert r.returncode == 0 and r.stdout.splitlines()[1].startswith(live), r.stdout
+
+
+def test_ls_keeps_its_table_for_an_invalid_object(request, cleanup):
+    names, _ = cleanup
+    bad, live = uname(request, "-bad"), uname(request, "-live")
+    names += [bad, live]
+    with open("/dev/shm/zinc_" + bad, "wb") as f:
+        f.write(b"junk")  # 4 bytes: no header
+    _, procs = cleanup
+    hold_region(live, procs)
+    r = zinc("ls", uname(request, "-*"))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "KIND", "SIZE", "OWNER", "STATE", "REFS", "CONSUMERS"]
+    rows = {line.split()[0]: line for line in lines[1:3]}
+    assert set(rows) == {bad, live}, r.stdout
+    # Same columns as a valid row (sizes print as "4 B", "4.1 KiB": two words).
+    assert rows[bad].split() == [bad, "invalid", "4", "B", "-", "-", "-", "-"], rows[bad]
+    assert rows[live].split()[1] == "region" and len(rows[live].split()) == 8, rows[live]
+    assert lines[3].startswith("1 invalid"), r.stdout
+    (entry,) = zinc_json("ls", bad, "--json")["regions"]
+    assert entry["kind"] == "invalid" and entry["error"] == -74
+
+
+def test_rm_json_reports_the_real_code(request, cleanup):
+    names, procs = cleanup
+    live, bad = uname(request), uname(request, "-bad")
+    names += [live, bad]
+    hold_region(live, procs)
+    with open("/dev/shm/zinc_" + bad, "wb") as f:
+        f.write(b"junk")
+    r = zinc("rm", "--json", live, bad, "not a name", uname(request, "-missing"))
+    assert r.returncode == 4, r.stderr  # the worst: refused
+    res = {e["name"]: e for e in json.loads(r.stdout)["results"]}
+    assert res[live]["result"] == "refused: live owner" and res[live]["code"] == -17
+    assert res[bad]["result"] == "refused: unreadable" and res[bad]["code"] == -74
+    assert res["not a name"]["code"] == -22
+    assert res[uname(request, "-missing")]["code"] == ZINC_ENOENT
+    assert shm_exists(live) and shm_exists(bad)
+    r = zinc("rm", "--json", "--force", bad)
+    assert r.returncode == 0 and json.loads(r.stdout)["results"][0]["code"] == 0
+    assert not shm_exists(bad)
+
+
 # --- doctor -----------------------------------------------------------------
 
 def test_doctor_reports_and_fails_on_impossible_size():

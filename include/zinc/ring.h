@@ -221,6 +221,14 @@ typedef struct zinc_consumer_stats {
                                            with ZINC_RING_NO_TIMESTAMPS) */
 } zinc_consumer_stats;
 
+/* zinc_ring_stats.producer_state. A producer that died is still OPEN: its
+ * liveness (producer_alive) tells it apart. */
+typedef enum {
+    ZINC_PRODUCER_CREATING = 0, /* being created; not yet open to consumers */
+    ZINC_PRODUCER_OPEN = 1,     /* publishing (or died: producer_alive = 0) */
+    ZINC_PRODUCER_CLOSED = 2    /* closed by its producer or a replacement */
+} zinc_producer_state;
+
 typedef struct zinc_ring_stats {
     uint64_t generation;
     uint64_t head;            /* last published seq */
@@ -230,7 +238,7 @@ typedef struct zinc_ring_stats {
     uint64_t ring_bytes;      /* size of the whole shared-memory object: the
                                  region's header page plus the ring (whose
                                  own size the layout calls ring_bytes) */
-    uint32_t producer_state;  /* 0 creating, 1 open, 2 closed */
+    uint32_t producer_state;  /* a zinc_producer_state */
     uint32_t producer_alive;  /* 1 if its liveness lock is held */
     int32_t  producer_pid;
     uint32_t consumers;       /* entries in use (alive or not yet reclaimed) */

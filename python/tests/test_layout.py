@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: MIT
 """The ctypes structures have exactly the C compiler's sizes and offsets."""
 import ctypes
+import os
 import subprocess
+
+import pytest
 
 import zinc
 from zinc import _lib
@@ -40,6 +43,16 @@ def test_pinned_sizes():
     assert ctypes.sizeof(_lib.zinc_ring_config) == 80
     assert ctypes.sizeof(_lib.zinc_region_info) == 96
     assert ctypes.sizeof(_lib.zinc_create_opts) == 56
+
+
+def test_version_names_library_and_abi():
+    v = zinc.version()
+    assert v.abi == (1, 1) and v == (1, 1)  # the tuple is the ABI, as before
+    want = os.environ.get("ZINC_VERSION")
+    if not want:
+        pytest.skip("ZINC_VERSION not set: run through meson test")
+    assert v.library == want == zinc.__version__  # what `zinc --version` prints
+    assert repr(v) == f"zinc.Version(library={want!r}, abi=(1, 1))"
 
 
 def test_constants():

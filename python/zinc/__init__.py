@@ -15,9 +15,9 @@ Frame rings::
             with frame:              # released on exit; TornFrame if overwritten
                 img = frame.numpy()  # typed from the descriptor, read-only, no copy
 
-The shared library is found through $ZINC_LIB, else build/src/libzinc.so in
-the source tree this package sits in, else the system's libzinc.so.0.
-See docs/python.md.
+The shared library is found through $ZINC_LIB, else the one installed with
+this package (meson install), else build/src/libzinc.so in the source tree
+this package sits in, else the system's libzinc.so.0. See docs/python.md.
 """
 from . import _lib
 from ._lib import (FOURCC_GREY, FOURCC_NV12, FOURCC_PC32F, FOURCC_RAW, FOURCC_RGB24,
@@ -34,10 +34,32 @@ from .tensor import Tensor
 library_path = _lib.path
 
 
+class Version(tuple):
+    """What version() returns: the two versions of the loaded library, named.
+
+    ``library``: the library's own version, "MAJOR.MINOR.MICRO" (what
+    ``zinc --version`` prints; None if it cannot be told from the loaded
+    file). ``abi``: the upstream Zinc C ABI it implements, (major, minor).
+    As a tuple it is ``abi``, which is what version() returned before.
+    """
+
+    def __new__(cls, library, abi):
+        v = super().__new__(cls, abi)
+        v.library = library
+        v.abi = tuple(abi)
+        return v
+
+    def __repr__(self):
+        return f"zinc.Version(library={self.library!r}, abi={self.abi!r})"
+
+
 def version():
-    """The upstream C ABI version the library implements, as (major, minor)."""
+    """The library's version and the C ABI version it implements (Version)."""
     v = _lib.zinc_version()
-    return (v >> 16, v & 0xFFFF)
+    return Version(_lib.library_version, (v >> 16, v & 0xFFFF))
+
+
+__version__ = _lib.library_version
 
 
 def strerror(code):
@@ -57,6 +79,6 @@ __all__ = [
     "FrameTooLarge", "Timeout", "FrameReleased",
     "FOURCC_RAW", "FOURCC_GREY", "FOURCC_RGB24", "FOURCC_RGBA32", "FOURCC_NV12",
     "FOURCC_PC32F", "FRAME_KEYFRAME", "FRAME_DISCONTINUITY", "FRAME_END_OF_STREAM",
-    "FRAME_DEMOTED", "fourcc", "fourcc_str", "version", "strerror", "last_error",
+    "FRAME_DEMOTED", "fourcc", "fourcc_str", "version", "Version", "strerror", "last_error",
     "library_path",
 ]

@@ -7,7 +7,7 @@ import time
 import weakref
 
 from . import _lib, _mem, tensor as _t
-from .errors import (Corrupted, FrameReleased, FrameTooLarge, InvalidArgument, ProducerGone,
+from .errors import (FrameReleased, FrameTooLarge, InvalidArgument, ProducerGone,
                      Timeout, TornFrame, WouldBlock, ZincError, check, error_for)
 from .region import _name
 
@@ -582,12 +582,9 @@ class Consumer(_mem.Handle):
                                   "release it first")
         cf = _lib.zinc_frame()
         check(_blocking(lambda ns: _lib.zinc_consumer_acquire(h, ctypes.byref(cf), ns), timeout))
+        # cf is a private copy the library checked (size within the slot,
+        # tensor within size): it cannot change under us.
         fr = Frame(self, cf, self._keeper, False)
-        if fr._size > self._cfg.slot_size:
-            # The C library checked this already; shared memory is hostile.
-            self._release_raw(fr)
-            raise Corrupted(_lib.EBADMSG, f"frame size {fr._size} exceeds the slot size "
-                            f"{self._cfg.slot_size}")
         self._held = fr
         return fr
 
