@@ -39,6 +39,11 @@ ZINC_API uint32_t zinc_version(void)
     return (1u << 16) | 1u;
 }
 
+ZINC_API const char *zinc_version_string(void)
+{
+    return ZINC_VERSION_STRING;
+}
+
 /* ---- the header: init, publish, references, validation ----------------------- */
 
 void zinc__region_init(struct zinc_hdr *hdr, uint16_t version, uint64_t capacity,

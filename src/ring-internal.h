@@ -32,6 +32,10 @@
 #include "layout.h"
 #include "private.h"
 
+_Static_assert(ZR_CREATING == (int)ZINC_PRODUCER_CREATING && ZR_OPEN == (int)ZINC_PRODUCER_OPEN &&
+                   ZR_CLOSED == (int)ZINC_PRODUCER_CLOSED,
+               "zinc_producer_state mirrors the shared prod_state word");
+
 /* Longest futex sleep: waiters re-check their peer's liveness token at
  * least this often, so a dead peer is noticed within about 100 ms. */
 #define LIVENESS_PERIOD_NS 50000000ull

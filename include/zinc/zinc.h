@@ -152,6 +152,10 @@ ZINC_API uint64_t zinc_name_hash(const char *name);
 /* Check a bare name: 0 if valid, -22 otherwise. No system call. */
 ZINC_API int32_t zinc_name_valid(const char *name);
 
+/* The library's own version, e.g. "0.1.0" (ZINC_VERSION_STRING of the
+ * library that is loaded, which may differ from the header's). */
+ZINC_API const char *zinc_version_string(void);
+
 /* Static message for a code: what happened and what to do. Never NULL. */
 ZINC_API const char *zinc_strerror(int32_t code);
 

@@ -8,7 +8,6 @@ import ctypes
 import ctypes.util
 import os
 import pathlib
-import re
 
 c_int = ctypes.c_int
 c_int32 = ctypes.c_int32
@@ -267,29 +266,16 @@ def _load():
 lib, path = _load()
 
 
-class _DlInfo(ctypes.Structure):
-    _fields_ = [("dli_fname", c_char_p), ("dli_fbase", c_void_p),
-                ("dli_sname", c_char_p), ("dli_saddr", c_void_p)]
-
-
 def _library_version():
-    """The version of the libzinc actually loaded, from its file name
-    (meson names it libzinc.so.MAJOR.MINOR.MICRO; the other names are links
-    to it), or None if it cannot be told (e.g. a renamed copy)."""
-    try:
-        dladdr = ctypes.CDLL(None).dladdr
-    except (OSError, AttributeError):
+    """The version of the libzinc actually loaded (zinc_version_string),
+    or None for a library too old to have it."""
+    fn = getattr(lib, "zinc_version_string", None)
+    if fn is None:
         return None
-    dladdr.argtypes = [c_void_p, POINTER(_DlInfo)]
-    dladdr.restype = c_int
-    info = _DlInfo()
-    if not dladdr(ctypes.cast(lib.zinc_version, c_void_p), ctypes.byref(info)):
-        return None
-    if not info.dli_fname:
-        return None
-    real = os.path.realpath(os.fsdecode(info.dli_fname))
-    m = re.search(r"libzinc\.so\.(\d+\.\d+\.\d+)$", real)
-    return m.group(1) if m else None
+    fn.argtypes = []
+    fn.restype = c_char_p
+    v = fn()
+    return v.decode() if v else None
 
 
 library_version = _library_version()
