@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "region.h"
@@ -145,11 +146,16 @@ static bool producer_gone(struct zinc_consumer *c, bool force)
     /* The coarse clock (a few ns, jiffy resolution) is plenty for a 50 ms
      * period, and keeps a precise clock read off a polling consumer's
      * path. */
+    /* Once seen dead, gone for good (a replacement is another object):
+     * the rate limit below must not turn a -32 back into -11. */
+    if (c->prod_dead)
+        return true;
     uint64_t now = zinc__now_ns(CLOCK_MONOTONIC_COARSE);
     if (!force && now - c->last_live_check < LIVENESS_PERIOD_NS)
         return false;
     c->last_live_check = now;
-    return zinc__token_held(c->m.fd, ZR_TOKEN_PRODUCER) == 0;
+    c->prod_dead = zinc__token_held(c->m.fd, ZR_TOKEN_PRODUCER) == 0;
+    return c->prod_dead;
 }
 
 /* Pick the frame to read given head, or 0 if nothing is there for us.
@@ -264,6 +270,69 @@ static void took_frame(struct zinc_consumer *c, bool during_spin)
         c->spin_cur = c->spin_cur * 2 < c->spin_ns ? c->spin_cur * 2 : c->spin_ns;
 }
 
+/* Chasing a head whose frames never come out intact (finding 7 of issue
+ * 13): legitimately a producer lapping us between two loads, which ends in
+ * nanoseconds; persistently a peer writing head. Every CHASE_BURST failed
+ * takes, chase_step reads the clock once and (1) answers the timeout,
+ * (2) calls a head that stayed put for MISMATCH_NS corruption (-74: its
+ * slot never matches), (3) after CHASE_SPIN_NS of chasing, sleeps
+ * CHASE_NAP_NS before each further burst, so a blocked consumer under a
+ * hostile head uses a few percent of a core, never all of it. */
+#define CHASE_BURST 64u                 /* failed takes between clock reads */
+#define CHASE_SPIN_NS 1000000ull        /* chase at full speed this long */
+#define CHASE_NAP_NS 1000000ull         /* then rest this long per burst */
+#define MISMATCH_NS 50000000ull         /* an unmoving head that never matches */
+#define IDLE_WAKES 8u                   /* futex returns with nothing new */
+
+struct chase {
+    uint64_t fails;     /* failed takes in this call */
+    uint64_t t0;        /* first clock read of the chase */
+    uint64_t head;      /* head as of mark */
+    uint64_t mark;      /* since when head has been `head` */
+};
+
+/* Sleep until `deadline` or for CHASE_NAP_NS, whichever is first. */
+static int chase_nap(struct zinc_consumer *c, uint64_t deadline, uint64_t now)
+{
+    (void)c;
+    uint64_t nap = CHASE_NAP_NS;
+    if (deadline != UINT64_MAX && deadline > now && deadline - now < nap)
+        nap = deadline - now;
+    struct timespec ts = { (time_t)(nap / ZINC_NSEC), (long)(nap % ZINC_NSEC) };
+    if (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL) == EINTR)
+        return zinc__fail_static(ZINC_EINTR, "acquire: interrupted by a signal handler");
+    return ZINC_OK;
+}
+
+static int chase_step(struct zinc_consumer *c, struct chase *ch, uint64_t head, uint64_t want,
+                      int64_t timeout_ns, uint64_t *start)
+{
+    uint64_t t = now_ns();
+    if (*start == 0)
+        *start = t;
+    if (ch->t0 == 0) {
+        ch->t0 = t;
+        ch->head = head;
+        ch->mark = t;
+    }
+    if (timeout_ns >= 0 && t - *start >= (uint64_t)timeout_ns)
+        return timeout_ns == 0
+                   ? zinc__fail_static(ZINC_EAGAIN, "no intact frame yet")
+                   : zinc__fail_static(ZINC_ETIMEDOUT, "no intact frame within the timeout");
+    if (head != ch->head) {
+        ch->head = head;
+        ch->mark = t;
+    } else if (t - ch->mark >= MISMATCH_NS) {
+        return zinc__fail(ZINC_EBADMSG, "ring '%s': frame %llu's slot never matches head %llu "
+                          "(corrupted ring)",
+                          c->m.name, (unsigned long long)want, (unsigned long long)head);
+    }
+    if (t - ch->t0 < CHASE_SPIN_NS)
+        return ZINC_OK;
+    uint64_t deadline = timeout_ns > 0 ? *start + (uint64_t)timeout_ns : UINT64_MAX;
+    return chase_nap(c, deadline, t);
+}
+
 ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t timeout_ns)
 {
     if (unlikely(!c || !f))
@@ -274,13 +343,13 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
     struct zr_map *m = &c->m;
     struct zr_ctl *ctl = m->ctl;
     uint64_t start = 0, deadline = UINT64_MAX;
-    uint32_t mismatches = 0;
-    uint64_t last_head = 0;
+    struct chase ch = { 0 };
+    uint32_t idle_wakes = 0; /* futex returns with nothing new, in a row */
     uint64_t floor = 0;
     bool slept = false;
     bool use_head = false;
 
-    for (uint64_t spins = 0;; spins++) {
+    for (;;) {
         if (c->mode == ZINC_EVERY)
             check_demotion(c);
         bool nothing_yet = false;
@@ -340,27 +409,11 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
             /* Overwritten (r == 1) is normal for LOSSY/LATEST: go round with
              * a fresh head. For EVERY it means demotion/eviction (flags are
              * re-read at the top). A lock below 2*want (r == 2) is a store
-             * not yet visible. Either way bounded: a persistent mismatch
-             * with an unchanging head is corruption. */
-            if (head != last_head) {
-                last_head = head;
-                mismatches = 0;
-            } else if (++mismatches > MISMATCH_RETRIES) {
-                return zinc__fail(ZINC_EBADMSG, "ring '%s': frame %llu's slot never matches "
-                                  "head %llu (corrupted ring)",
-                                  m->name, (unsigned long long)want, (unsigned long long)head);
-            }
-            /* The timeout still holds while we chase a fast producer (or a
-             * hostile writer that keeps moving head). */
-            if ((spins & 1023) == 1023 && timeout_ns >= 0) {
-                uint64_t t = now_ns();
-                if (start == 0)
-                    start = t;
-                if (t - start >= (uint64_t)timeout_ns)
-                    return timeout_ns == 0
-                               ? zinc__fail_static(ZINC_EAGAIN, "no intact frame yet")
-                               : zinc__fail_static(ZINC_ETIMEDOUT, "no intact frame within "
-                                                                   "the timeout");
+             * not yet visible. Either way bounded (chase_step). */
+            if (unlikely((++ch.fails & (CHASE_BURST - 1)) == 0)) {
+                r = chase_step(c, &ch, head, want, timeout_ns, &start);
+                if (r < 0)
+                    return r;
             }
             zinc__cpu_relax();
             continue;
@@ -377,8 +430,20 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
             }
             return zinc__fail_static(ZINC_EPIPE, "producer gone and nothing left to read");
         }
-        if (timeout_ns == 0)
+        if (timeout_ns == 0) {
+            /* A descriptor in use (zinc_consumer_fd): consume its readiness
+             * and re-arm it; a frame that came meanwhile is taken instead. */
+            if (unlikely(c->fdw != NULL)) {
+                int a = zinc__fdw_settle(c);
+                if (a > 0) {
+                    use_head = true; /* W3 saw it through head */
+                    continue;
+                }
+                if (a < 0)
+                    return a;
+            }
             return zinc__fail_static(ZINC_EAGAIN, "no new frame");
+        }
         uint64_t now = now_ns();
         if (start == 0)
             start = now;
@@ -411,6 +476,7 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
         atomic_fetch_add_explicit(&ctl->cons_waiters, 1, memory_order_seq_cst);
         /* W2: acquire (seq_cst) pairs with P1's release store of pub_futex. */
         uint32_t v = atomic_load_explicit(&ctl->pub_futex, memory_order_seq_cst);
+        int fr = 0;
         /* W3 */
         uint64_t h = atomic_load_explicit(&ctl->head, memory_order_seq_cst);
         bool pending = want_for(c, h, 0) != 0;
@@ -423,17 +489,62 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
                atomic_load_explicit(&c->e->evicted, memory_order_relaxed)))) {
             uint64_t left = deadline - now;
             /* W4: the kernel re-checks pub_futex == v before sleeping. */
-            zinc__futex_wait(&ctl->pub_futex, v,
-                             (int64_t)(left < LIVENESS_PERIOD_NS ? left : LIVENESS_PERIOD_NS));
+            fr = zinc__futex_wait(&ctl->pub_futex, v,
+                                  (int64_t)(left < LIVENESS_PERIOD_NS ? left : LIVENESS_PERIOD_NS));
         }
         /* W5 release: ends our membership of the waiter count; nobody
          * synchronises on it. */
         atomic_fetch_sub_explicit(&ctl->cons_waiters, 1, memory_order_release);
+        if (fr == -EINTR)
+            return zinc__fail_static(ZINC_EINTR, "acquire: interrupted by a signal handler");
+        /* pub_futex moved, yet head had nothing for us at W3: once is a
+         * publish in between; again and again is a peer writing the word
+         * (finding 7): rest instead of spinning through the kernel. */
+        if (fr == -EAGAIN && ++idle_wakes > IDLE_WAKES) {
+            int nr = chase_nap(c, deadline, now);
+            if (nr < 0)
+                return nr;
+        }
         /* A sleeper re-checks the producer's token every period. */
         if (producer_gone(c, false) &&
             !want_for(c, atomic_load_explicit(&ctl->head, memory_order_acquire), 0))
             return zinc__fail_static(ZINC_EPIPE, "producer gone and nothing left to read");
     }
+}
+
+/* W3 for a waiter outside acquire (the descriptor's arm step, zinc_wait_any):
+ * after its W1 (cons_waiters) and W2 (pub_futex), does acquire have
+ * something to say (a frame for us, or a producer that closed)? seq_cst
+ * loads, as acquire's own W3: they are ordered with the producer's P2. */
+bool zinc__consumer_w3(struct zinc_consumer *c)
+{
+    struct zr_ctl *ctl = c->m.ctl;
+    if (want_for(c, atomic_load_explicit(&ctl->head, memory_order_seq_cst), 0))
+        return true;
+    return atomic_load_explicit(&ctl->prod_state, memory_order_seq_cst) != ZR_OPEN;
+}
+
+/* Would acquire(c, 0) answer something other than -11 now? The cheap
+ * probe zinc_wait_any spins on: a held frame (-22), our next slot published
+ * or overwritten, head ahead of us, a closed or (checked at most every
+ * LIVENESS_PERIOD_NS) dead producer. */
+bool zinc__consumer_ready(struct zinc_consumer *c)
+{
+    if (c->holding)
+        return true;
+    struct zr_map *m = &c->m;
+    if (c->mode != ZINC_LATEST) {
+        uint64_t next = c->cursor + 1;
+        /* Acquire: pairs with publish's release store of lock (P1), as
+         * acquire's fast path. */
+        if (atomic_load_explicit(&m->descs[(next - 1) & m->mask].lock, memory_order_acquire) >=
+            2 * next)
+            return true;
+    }
+    /* Acquire: pairs with publish's release store of head (P1). */
+    if (want_for(c, atomic_load_explicit(&m->ctl->head, memory_order_acquire), 0))
+        return true;
+    return producer_gone(c, false);
 }
 
 ZINC_API int zinc_consumer_release(zinc_consumer *c, const zinc_frame *f)
@@ -556,6 +667,8 @@ ZINC_API void zinc_consumer_close(zinc_consumer *c)
     struct zr_map *m = &c->m;
     struct zr_ctl *ctl = m->ctl;
     struct zr_cons *e = c->e;
+    /* The descriptor's helper first: it reads the mapping until joined. */
+    zinc__fdw_close(c);
     if (map_forked(m)) {
         zinc__map_release(m); /* a child's copy: the entry is the parent's */
         free(c);

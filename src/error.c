@@ -48,6 +48,10 @@ ZINC_API const char *zinc_strerror(int32_t code)
     case ZINC_ENOENT:
         return "no region or ring of that name: start the producer first, or check the "
                "name (zinc ls lists what exists)";
+    case ZINC_EINTR:
+        return "interrupted: a signal handler ran while the call waited; retry it, or "
+               "stop if the handler asked the program to (for a race-free wait, poll "
+               "zinc_consumer_fd with ppoll/epoll_pwait and a signal mask)";
     case ZINC_EAGAIN:
         return "nothing pending right now (or the ring is still being created): "
                "retry, or wait with a timeout";

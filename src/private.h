@@ -84,6 +84,24 @@ ZINC_HIDDEN void zinc__token_drop(int fd, uint64_t byte);
 ZINC_HIDDEN int zinc__futex_wait(_Atomic uint32_t *addr, uint32_t expected, int64_t timeout_ns);
 ZINC_HIDDEN void zinc__futex_wake(_Atomic uint32_t *addr);
 
+/* Private futexes: a word of this process's own memory. */
+ZINC_HIDDEN int zinc__futex_wait_private(_Atomic uint32_t *addr, uint32_t expected,
+                                         int64_t timeout_ns);
+ZINC_HIDDEN void zinc__futex_wake_private(_Atomic uint32_t *addr);
+
+/* One word of a futex_waitv: sleep while *addr == val. */
+#define ZINC_FUTEX_WAITV_MAX 128
+struct zinc__futex_waiter {
+    _Atomic uint32_t *addr;
+    uint32_t val;
+    bool private_;           /* a word of this process only */
+};
+/* futex_waitv until CLOCK_MONOTONIC deadline_ns (UINT64_MAX: none): the
+ * index of a woken word, or -EAGAIN (a word differed), -ETIMEDOUT, -EINTR,
+ * -ENOSYS (kernel < 5.16). */
+ZINC_HIDDEN int zinc__futex_waitv(const struct zinc__futex_waiter *w, uint32_t n,
+                                  uint64_t deadline_ns);
+
 /* ---- shm.c: the objects in /dev/shm ----------------------------------------- */
 
 ZINC_HIDDEN uint64_t zinc__fnv1a64(const char *s, size_t n);

@@ -335,12 +335,16 @@ static int wait_for_slot(struct zinc_producer *p, uint64_t n, int64_t timeout_ns
             nap = p->demote_after_ns - (now - bstart) + 1;
         if (left < nap)
             nap = left;
-        zinc__futex_wait(&ctl->space_futex, v, (int64_t)nap); /* Q4 */
+        int fr = zinc__futex_wait(&ctl->space_futex, v, (int64_t)nap); /* Q4 */
         /* Q5 release: nobody synchronises on the decrement; it only ends
          * our membership of the waiter count. */
         atomic_fetch_sub_explicit(&ctl->prod_waiting, 1, memory_order_release);
         if (gate_open(p, n, true))
             break;
+        if (fr == -EINTR) {
+            r = zinc__fail_static(ZINC_EINTR, "claim: interrupted by a signal handler");
+            break;
+        }
     }
     if (counted) {
         p->blocked_ns += now_ns() - start;

@@ -41,10 +41,6 @@ _Static_assert(ZR_CREATING == (int)ZINC_PRODUCER_CREATING && ZR_OPEN == (int)ZIN
 #define LIVENESS_PERIOD_NS 50000000ull
 #define DEFAULT_SPIN_NS 20000u
 #define MAX_SPIN_NS 10000000u /* 10 ms: beyond that, sleeping is always better */
-/* Bounded retries on a descriptor that does not match what head promises:
- * legitimately a transient (the producer's stores becoming visible), so a
- * persistent mismatch means corrupted shared memory. */
-#define MISMATCH_RETRIES (1u << 20)
 
 struct zr_geom {
     uint32_t slot_count;
@@ -96,6 +92,8 @@ struct zinc_producer {
     struct zr_clock clk;    /* publish_ns */
 };
 
+struct zr_fdw; /* consumer-fd.c */
+
 struct zinc_consumer {
     struct zr_map m;
     struct zr_cons *e;      /* our entry */
@@ -112,8 +110,11 @@ struct zinc_consumer {
     uint32_t spin_cur;      /* adaptive: halves after each sleep, doubles
                                when frames keep arriving within the spin */
     uint64_t last_live_check;
+    bool prod_dead;         /* its token was seen free: gone for good */
     uint64_t acquired, released, dropped, torn;
     struct zr_clock clk;    /* the latency histogram's acquire time */
+    struct zr_fdw *fdw;     /* zinc_consumer_fd's watcher (consumer-fd.c), or NULL */
+    uint64_t any_served;    /* zinc_wait_any: when it last returned us (wait-any.c) */
 };
 
 static inline uint64_t now_ns(void)
@@ -184,6 +185,28 @@ ZINC_HIDDEN bool zinc__table_any_live(struct zr_map *m, int32_t except);
 /* Judge for zinc__shm_create: retire a ring whose producer is gone (mark it
  * closed, wake its sleepers) and answer 0; -17 when it lives. */
 ZINC_HIDDEN int zinc__ring_judge(int fd, const struct stat *st, const char *name, void *arg);
+
+/* ---- consumer.c, for the waiters outside acquire ------------------------------- */
+
+/* W3 of the sleep protocol for a waiter that did W1 and W2 itself: a frame
+ * for us or a closed producer (seq_cst loads). */
+ZINC_HIDDEN bool zinc__consumer_w3(struct zinc_consumer *c);
+/* Would acquire(c, 0) answer something other than -11 now? */
+ZINC_HIDDEN bool zinc__consumer_ready(struct zinc_consumer *c);
+
+/* ---- consumer-fd.c: zinc_consumer_fd's watcher --------------------------------- */
+
+/* Called by acquire when it is about to answer -11: consume the
+ * descriptor's readiness and re-arm it. 1: W3 saw something meanwhile
+ * (take it; the descriptor stays readable); 0: armed, or still armed;
+ * < 0: an error code. */
+ZINC_HIDDEN int zinc__fdw_settle(struct zinc_consumer *c);
+/* Stop and free the watcher (no-op without one); closes the descriptor. */
+ZINC_HIDDEN void zinc__fdw_close(struct zinc_consumer *c);
+/* Wake-ups the descriptor delivered (tests count them). */
+ZINC_HIDDEN uint64_t zinc__fdw_fires(const struct zinc_consumer *c);
+/* ZINC_NO_FUTEX_WAITV=1: behave as on a kernel without futex_waitv (tests). */
+ZINC_HIDDEN bool zinc__waitv_disabled(void);
 
 /* ---- descriptors ---------------------------------------------------------------- */
 

@@ -168,3 +168,57 @@ void zinc__futex_wake(_Atomic uint32_t *addr)
 {
     syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
+
+/* futex_waitv (Linux >= 5.16): sleep until one of the words differs from
+ * its value or is woken. Kernel headers older than 5.16 lack the call:
+ * -ENOSYS then, as on an older kernel. */
+#ifndef FUTEX_32
+#define FUTEX_32 2
+#endif
+
+int zinc__futex_waitv(const struct zinc__futex_waiter *w, uint32_t n, uint64_t deadline_ns)
+{
+#ifdef SYS_futex_waitv
+    struct futex_waitv v[ZINC_FUTEX_WAITV_MAX];
+    if (n == 0 || n > ZINC_FUTEX_WAITV_MAX)
+        return -EINVAL;
+    for (uint32_t i = 0; i < n; i++) {
+        v[i].val = w[i].val;
+        v[i].uaddr = (uint64_t)(uintptr_t)w[i].addr;
+        /* Shared unless asked: the word may live in another process's
+         * mapping of the same object. */
+        v[i].flags = FUTEX_32 | (w[i].private_ ? FUTEX_PRIVATE_FLAG : 0);
+        v[i].__reserved = 0;
+    }
+    struct timespec ts, *tsp = NULL;
+    if (deadline_ns != UINT64_MAX) {
+        ts.tv_sec = (time_t)(deadline_ns / ZINC_NSEC);
+        ts.tv_nsec = (long)(deadline_ns % ZINC_NSEC);
+        tsp = &ts;
+    }
+    long r = syscall(SYS_futex_waitv, v, n, 0, tsp, CLOCK_MONOTONIC);
+    return r < 0 ? -errno : (int)r;
+#else
+    (void)w;
+    (void)n;
+    (void)deadline_ns;
+    return -ENOSYS;
+#endif
+}
+
+int zinc__futex_wait_private(_Atomic uint32_t *addr, uint32_t expected, int64_t timeout_ns)
+{
+    struct timespec ts, *tsp = NULL;
+    if (timeout_ns >= 0) {
+        ts.tv_sec = (time_t)(timeout_ns / 1000000000);
+        ts.tv_nsec = (long)(timeout_ns % 1000000000);
+        tsp = &ts;
+    }
+    long r = syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, expected, tsp, NULL, 0);
+    return r < 0 ? -errno : 0;
+}
+
+void zinc__futex_wake_private(_Atomic uint32_t *addr)
+{
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}

@@ -126,7 +126,8 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
 
 /* Claim the next slot: fills f->data, f->size (= slot capacity), f->seq,
  * and clears the descriptor. Waits for EVERY consumers up to timeout_ns
- * (-11 at 0, -110 after). A second claim before publish/abort is -22. */
+ * (-11 at 0, -110 after; -4 if a signal handler ran while it slept). A
+ * second claim before publish/abort is -22. */
 ZINC_API int zinc_producer_claim(zinc_producer *p, zinc_frame *f, int64_t timeout_ns);
 
 /* Publish the claimed frame with f's descriptor (size, timestamps, tensor,
@@ -157,10 +158,11 @@ ZINC_API void zinc_producer_close(zinc_producer *p);
 ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consumer **out);
 
 /* Get the next frame for this consumer's mode. 0 with *f filled; -11 nothing
- * (timeout 0); -110 timeout; -32 producer gone and nothing left; -22 a frame
- * is already held; -74 the ring's shared bytes are corrupted. On failure
- * the contents of *f are unspecified (a frame found torn may be half read
- * into it). */
+ * (timeout 0); -110 timeout; -4 a signal handler ran while it slept (as
+ * sem_wait: whatever SA_RESTART says; retry or stop); -32 producer gone and
+ * nothing left; -22 a frame is already held; -74 the ring's shared bytes
+ * are corrupted. On failure the contents of *f are unspecified (a frame
+ * found torn may be half read into it). */
 ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t timeout_ns);
 
 /* Release the held frame. 0: the frame was intact for the whole hold.
@@ -179,8 +181,50 @@ ZINC_API int zinc_consumer_config(const zinc_consumer *c, zinc_ring_config *cfg)
 ZINC_API uint64_t zinc_consumer_generation(const zinc_consumer *c);
 ZINC_API zinc_delivery zinc_consumer_mode(const zinc_consumer *c); /* LOSSY after demotion */
 
-/* Detach. NULL: no-op. */
+/* Detach (closes the descriptor of zinc_consumer_fd, if any). NULL: no-op. */
 ZINC_API void zinc_consumer_close(zinc_consumer *c);
+
+/* ---- Waiting in event loops (docs/contract.md, "Waiting") ------------------- */
+
+/* A file descriptor for poll/epoll/select, owned by the consumer (closed by
+ * zinc_consumer_close; do not close it yourself). It is readable (POLLIN)
+ * whenever zinc_consumer_acquire(c, &f, 0) would answer something other
+ * than -11: a frame is there, the producer is gone (noticed within about
+ * 100 ms when it died), or the ring needs attention (-74). Level-triggered
+ * as the caller sees it: it stays readable until acquire has returned -11
+ * (acquire consumes the readiness and re-arms then; reading the descriptor
+ * yourself is not needed and not allowed). A readiness with nothing behind
+ * it is possible but rare; a missed one is a bug. Blocking acquire calls
+ * may be mixed with it. Returns the descriptor (the same one on every call),
+ * or a negative code (-22 NULL, -24/-12 out of descriptors or memory).
+ * Closing the consumer while another thread polls the descriptor makes that
+ * poll return (readable). Not inherited across fork(): a child's copy is
+ * closed in the child. Costs one sleeping helper thread per consumer
+ * (docs/design.md, "Waiting through a descriptor"). Thread-safety: as
+ * acquire (the descriptor itself may be polled from any thread). */
+ZINC_API int zinc_consumer_fd(zinc_consumer *c);
+
+/* Wait until at least one of the n consumers (1..128, any rings) has
+ * something for acquire (as zinc_consumer_fd's readiness: a frame, its
+ * producer gone, corruption, or a frame still held) and return its index.
+ * timeout_ns as acquire: 0 polls (-11 if none is ready), negative waits
+ * forever, otherwise -110 when it expires; -4 if a signal handler ran while
+ * it slept; -22 for n = 0, n > 128, a NULL array or a NULL element. When
+ * several are ready, the one this function returned least recently (in the
+ * whole process; never counts as oldest; ties: the lowest index) is
+ * returned, so a consumer that stays ready is returned within n calls.
+ * Sleeps in one futex_waitv (Linux >= 5.16); where the kernel lacks it,
+ * polls the consumers' descriptors (zinc_consumer_fd) instead.
+ * Thread-safety: none of the n consumers is used by another thread during
+ * the call. */
+ZINC_API int zinc_wait_any(zinc_consumer *const *cs, uint32_t n, int64_t timeout_ns);
+
+/* The page-aligned range that holds every slot's payload (slot_count x
+ * slot stride bytes), stable for the handle's life: register it once with
+ * cudaHostRegister, ibv_reg_mr or mlock. Handles of one ring in one process
+ * share one mapping, hence one range. 0, or -22 for NULL arguments. */
+ZINC_API int zinc_consumer_mapping(const zinc_consumer *c, void **base, size_t *len);
+ZINC_API int zinc_producer_mapping(const zinc_producer *p, void **base, size_t *len);
 
 /* ---- Descriptor helpers ---------------------------------------------------- */
 

@@ -37,6 +37,7 @@ extern "C" {
 #define ZINC_OK          0
 #define ZINC_EPERM      (-1)   /* permission denied */
 #define ZINC_ENOENT     (-2)   /* no region/ring of that name */
+#define ZINC_EINTR      (-4)   /* a blocking call was interrupted by a signal handler */
 #define ZINC_EAGAIN     (-11)  /* nothing pending / would block / retry */
 #define ZINC_EBUSY      (-16)  /* consumer table full */
 #define ZINC_EEXIST     (-17)  /* name already exists (live owner) */
