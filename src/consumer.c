@@ -280,7 +280,7 @@ static void took_frame(struct zinc_consumer *c, bool during_spin)
  * hostile head uses a few percent of a core, never all of it. */
 #define CHASE_BURST 64u                 /* failed takes between clock reads */
 #define CHASE_SPIN_NS 1000000ull        /* chase at full speed this long */
-#define CHASE_NAP_NS 1000000ull         /* then rest this long per burst */
+#define CHASE_NAP_NS 2000000ull         /* then rest this long per burst */
 #define MISMATCH_NS 50000000ull         /* an unmoving head that never matches */
 #define IDLE_WAKES 8u                   /* futex returns with nothing new */
 
@@ -476,7 +476,7 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
         atomic_fetch_add_explicit(&ctl->cons_waiters, 1, memory_order_seq_cst);
         /* W2: acquire (seq_cst) pairs with P1's release store of pub_futex. */
         uint32_t v = atomic_load_explicit(&ctl->pub_futex, memory_order_seq_cst);
-        int fr = 0;
+        int fr = 1; /* did not sleep */
         /* W3 */
         uint64_t h = atomic_load_explicit(&ctl->head, memory_order_seq_cst);
         bool pending = want_for(c, h, 0) != 0;
@@ -497,10 +497,11 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
         atomic_fetch_sub_explicit(&ctl->cons_waiters, 1, memory_order_release);
         if (fr == -EINTR)
             return zinc__fail_static(ZINC_EINTR, "acquire: interrupted by a signal handler");
-        /* pub_futex moved, yet head had nothing for us at W3: once is a
-         * publish in between; again and again is a peer writing the word
-         * (finding 7): rest instead of spinning through the kernel. */
-        if (fr == -EAGAIN && ++idle_wakes > IDLE_WAKES) {
+        /* Woken, or pub_futex had moved, yet nothing for us: once is a
+         * publish we take on the next turn; again and again within one
+         * call is a peer writing the word (finding 7): rest instead of
+         * spinning through the kernel. */
+        if ((fr == 0 || fr == -EAGAIN) && ++idle_wakes > IDLE_WAKES) {
             int nr = chase_nap(c, deadline, now);
             if (nr < 0)
                 return nr;
