@@ -89,9 +89,28 @@ echo "$sizes" | while IFS= read -r size; do
 done
 read -r fail total <"$tmp/status"
 
+# Waiting outside acquire: consumer 1 through its descriptor (FD), or as
+# zinc_wait_any over this ring and a second one (WAITV).
+if [ "$long" = 1 ]; then
+    waits="-DFD -DK=4 -DNC=2 -DSLOTS=2
+-DWAITV -DK=3 -DKB=1 -DNC=2 -DSLOTS=2"
+else
+    waits="-DFD -DK=3 -DNC=2 -DSLOTS=2
+-DWAITV -DK=2 -DKB=2 -DNC=2 -DSLOTS=2"
+fi
+echo "$waits" | while IFS= read -r size; do
+    # shellcheck disable=SC2086
+    check "waiting outside acquire ($size)" ok $size
+    echo "$fail $total" >"$tmp/status"
+done
+read -r fail total <"$tmp/status"
+
 for b in BROKEN_PUB_NO_FENCE BROKEN_REL_NO_FENCE BROKEN_NO_BUMP BROKEN_W_ORDER; do
     check "$b" error -DK=3 -DNC=2 -DSLOTS=2 "-D$b"
 done
+check BROKEN_FD_NO_COUNT error -DFD -DK=2 -DNC=2 -DSLOTS=2 -DBROKEN_FD_NO_COUNT
+check BROKEN_FD_READ_EARLY error -DFD -DK=3 -DNC=2 -DSLOTS=2 -DBROKEN_FD_READ_EARLY
+check BROKEN_WAITV_ONE_W1 error -DWAITV -DK=2 -DKB=2 -DNC=2 -DSLOTS=2 -DBROKEN_WAITV_ONE_W1
 
 echo "model: $total states explored in total (real protocol)"
 if [ "$fail" -ne 0 ]; then
