@@ -9,6 +9,7 @@ PKGS="meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev llvm
 libcriterion-dev libbenchmark-dev
 spin gnuplot-nox
 python3 python3-numpy python3-pytest
+python3-pytest-asyncio python3-torch
 iceoryx libiceoryx-binding-c-dev libiceoryx-posh-dev
 util-linux procps strace"
 

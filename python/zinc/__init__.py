@@ -23,12 +23,12 @@ from . import _lib
 from ._lib import (FOURCC_GREY, FOURCC_NV12, FOURCC_PC32F, FOURCC_RAW, FOURCC_RGB24,
                    FOURCC_RGBA32, FRAME_DEMOTED, FRAME_DISCONTINUITY, FRAME_END_OF_STREAM,
                    FRAME_KEYFRAME, fourcc, fourcc_str)
-from .errors import (BadMessage, Busy, Corrupted, Exists, FrameReleased, FrameTooLarge,
-                     InvalidArgument, NoSpace, NotFound, PermissionDenied, ProducerGone,
-                     Timeout, TornFrame, WouldBlock, ZincError)
+from .errors import (BadMessage, Busy, Corrupted, CudaUnavailable, Exists, FrameReleased,
+                     FrameTooLarge, Interrupted, InvalidArgument, NoSpace, NotFound,
+                     PermissionDenied, ProducerGone, Timeout, TornFrame, WouldBlock, ZincError)
 from .region import Region, RegionInfo, SharedRegion, inspect, name_hash, unlink
 from .ring import (Consumer, ConsumerStats, Frame, Mode, Producer, RingConfig, RingStats,
-                   ring_remove_stale, ring_size, ring_stats)
+                   ring_remove_stale, ring_size, ring_stats, wait_any)
 from .tensor import Tensor
 
 library_path = _lib.path
@@ -73,10 +73,10 @@ def last_error():
 __all__ = [
     "Region", "SharedRegion", "RegionInfo", "inspect", "unlink", "name_hash",
     "Producer", "Consumer", "Frame", "Mode", "RingConfig", "RingStats", "ConsumerStats",
-    "ring_stats", "ring_remove_stale", "ring_size", "Tensor",
-    "ZincError", "PermissionDenied", "NotFound", "WouldBlock", "Busy", "Exists",
+    "ring_stats", "ring_remove_stale", "ring_size", "wait_any", "Tensor",
+    "ZincError", "PermissionDenied", "NotFound", "Interrupted", "WouldBlock", "Busy", "Exists",
     "InvalidArgument", "NoSpace", "ProducerGone", "Corrupted", "BadMessage", "TornFrame",
-    "FrameTooLarge", "Timeout", "FrameReleased",
+    "FrameTooLarge", "Timeout", "FrameReleased", "CudaUnavailable",
     "FOURCC_RAW", "FOURCC_GREY", "FOURCC_RGB24", "FOURCC_RGBA32", "FOURCC_NV12",
     "FOURCC_PC32F", "FRAME_KEYFRAME", "FRAME_DISCONTINUITY", "FRAME_END_OF_STREAM",
     "FRAME_DEMOTED", "fourcc", "fourcc_str", "version", "Version", "strerror", "last_error",

@@ -24,6 +24,7 @@ POINTER = ctypes.POINTER
 OK = 0
 EPERM = -1
 ENOENT = -2
+EINTR = -4
 EAGAIN = -11
 EBUSY = -16
 EEXIST = -17
@@ -357,6 +358,13 @@ zinc_ring_stats_read = _ring("zinc_ring_stats_read", c_int, c_char_p,
                              c_uint32, POINTER(c_uint32))
 zinc_ring_remove_stale = _ring("zinc_ring_remove_stale", c_int, c_char_p)
 zinc_ring_size = _ring("zinc_ring_size", c_uint64, POINTER(zinc_ring_config))
+# Waiting in event loops (a library without them raises NotImplementedError)
+zinc_consumer_fd = _ring("zinc_consumer_fd", c_int, _C)
+zinc_wait_any = _ring("zinc_wait_any", c_int, POINTER(_C), c_uint32, c_int64)
+zinc_consumer_mapping = _ring("zinc_consumer_mapping", c_int, _C, POINTER(c_void_p),
+                              POINTER(ctypes.c_size_t))
+zinc_producer_mapping = _ring("zinc_producer_mapping", c_int, _P, POINTER(c_void_p),
+                              POINTER(ctypes.c_size_t))
 
 
 def strerror(code):

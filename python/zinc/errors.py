@@ -43,6 +43,14 @@ class NotFound(ZincError, FileNotFoundError):
     default_code = _lib.ENOENT
 
 
+class Interrupted(ZincError, InterruptedError):
+    """A blocking call was interrupted by a signal handler (-4). The Python
+    adapter itself runs the handlers and retries (PEP 475), so you see this
+    only from a handler-less path; KeyboardInterrupt and other exceptions
+    raised by handlers propagate as usual."""
+    default_code = _lib.EINTR
+
+
 class WouldBlock(ZincError, BlockingIOError):
     """Nothing now (a zero timeout), or the ring is still being created."""
     default_code = _lib.EAGAIN
@@ -98,8 +106,14 @@ class FrameReleased(InvalidArgument):
 BadMessage = Corrupted
 
 _BY_CODE = {cls.default_code: cls for cls in (
-    PermissionDenied, NotFound, WouldBlock, Busy, Exists, InvalidArgument, NoSpace,
-    ProducerGone, Corrupted, TornFrame, FrameTooLarge, Timeout)}
+    PermissionDenied, NotFound, Interrupted, WouldBlock, Busy, Exists, InvalidArgument,
+    NoSpace, ProducerGone, Corrupted, TornFrame, FrameTooLarge, Timeout)}
+
+
+class CudaUnavailable(RuntimeError):
+    """pin() or to_torch(device="cuda") without PyTorch, or without a CUDA
+    device (the library itself never needs CUDA)."""
+
 
 
 def error_for(code, detail=None):

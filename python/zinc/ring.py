@@ -42,11 +42,22 @@ def _timeout_ns(timeout):
     return 1 if ns == 0 and timeout > 0 else ns
 
 
+_PyErr_CheckSignals = ctypes.pythonapi.PyErr_CheckSignals
+_PyErr_CheckSignals.restype = ctypes.c_int
+_PyErr_CheckSignals.argtypes = []
+
+
+def _interrupted():
+    """A C call returned -4: run Python's signal handlers now (pythonapi
+    raises what a handler raised, e.g. KeyboardInterrupt). If none raised,
+    the caller retries, as Python's own system calls do (PEP 475)."""
+    _PyErr_CheckSignals()
+
+
 def _blocking(call, timeout):
-    """Run call(timeout_ns) in slices of at most _SLICE_NS; return its code."""
+    """Run call(timeout_ns) in slices of at most _SLICE_NS; return its code.
+    -4 runs the signal handlers and goes on waiting (see _interrupted)."""
     total = _timeout_ns(timeout)
-    if 0 <= total <= _SLICE_NS:
-        return call(total)
     deadline = None if total < 0 else time.monotonic_ns() + total
     while True:
         if deadline is None:
@@ -54,7 +65,9 @@ def _blocking(call, timeout):
         else:
             step = min(_SLICE_NS, max(0, deadline - time.monotonic_ns()))
         rc = call(step)
-        if rc != _lib.ETIMEDOUT and not (rc == _lib.EAGAIN and step == 0):
+        if rc == _lib.EINTR:
+            _interrupted()
+        elif total == 0 or (rc != _lib.ETIMEDOUT and not (rc == _lib.EAGAIN and step == 0)):
             return rc
         if deadline is not None and time.monotonic_ns() >= deadline:
             return _lib.ETIMEDOUT
@@ -86,6 +99,7 @@ class Frame:
         self._live = True
         self.torn = False
         self._views = []  # weak references to arrays handed out (producer)
+        self._copies = None  # GPU copies reading the slot (zinc.gpu), waited for at release
         self._capacity = int(cframe.size)  # producer: claim set it to the slot size
         self._snap()
 
@@ -332,7 +346,23 @@ class Frame:
         with raise_torn=False). Releasing twice raises FrameReleased."""
         return self._owner.release(self, raise_torn=raise_torn)
 
+    # ---- PyTorch -----------------------------------------------------------------
+    def to_torch(self, device=None, non_blocking=False):
+        """The payload as a torch.Tensor (zinc.gpu.to_torch): on the CPU
+        (device None or "cpu") a zero-copy view through DLPack, valid until
+        release like numpy(); with device="cuda", a copy in GPU memory,
+        asynchronous with non_blocking=True when the slots are pinned
+        (Consumer.pin()); release() then waits for the copy before it gives
+        the slot back."""
+        from . import gpu
+        return gpu.to_torch(self, device, non_blocking)
+
     def _end(self):
+        # GPU copies still reading the slot finish before it is given back.
+        copies, self._copies = self._copies, None
+        if copies:
+            from . import gpu
+            gpu.wait_copies(copies)
         self._live = False
         # Views made earlier keep the mapping alive themselves; the frame no
         # longer needs it (so a kept Frame object does not delay close()).
@@ -428,7 +458,11 @@ class Producer(_mem.Handle):
         if self._cfg.demote_after_ns:
             # The library measures demote_after within one claim call: a
             # sliced wait would never reach a bound longer than a slice.
-            check(claim(_timeout_ns(timeout)))
+            rc = claim(_timeout_ns(timeout))
+            while rc == _lib.EINTR:
+                _interrupted()
+                rc = claim(_timeout_ns(timeout))  # (the whole timeout again)
+            check(rc)
         else:
             check(_blocking(claim, timeout))
         fr = Frame(self, cf, self._keeper, True)
@@ -501,11 +535,28 @@ class Producer(_mem.Handle):
         ctypes.memmove(d.user, ub, len(ub))
         check(_lib.zinc_producer_set_stream(h, ctypes.byref(d)))
 
+    def mapping(self):
+        """(address, length): the page-aligned range holding every slot's
+        payload, stable while the producer is open (zinc_producer_mapping)."""
+        base, n = ctypes.c_void_p(), ctypes.c_size_t()
+        check(_lib.zinc_producer_mapping(self._handle(), ctypes.byref(base), ctypes.byref(n)))
+        return int(base.value), int(n.value)
+
+    def pin(self):
+        """Register the slots with CUDA (cudaHostRegister through torch), so
+        GPU copies of them are direct DMA; idempotent, undone at close.
+        CudaUnavailable without torch or without a CUDA device."""
+        from . import gpu
+        gpu.pin(self)
+
     def close(self):
         """Mark the ring closed (consumers get ProducerGone after draining)."""
         if self._h is not None:
             if self._claimed is not None and self._claimed._live:
                 self._claimed._end()  # the C close aborts it
+            if getattr(self, "_pinned", None):
+                from . import gpu
+                gpu.unpin(self)
             self._h = None
             self._keeper = None
 
@@ -645,6 +696,44 @@ class Consumer(_mem.Handle):
                 return
             yield fr
 
+    # ---- waiting in event loops ---------------------------------------------------
+    def fileno(self):
+        """A descriptor that select/poll/epoll (and asyncio's add_reader)
+        report readable while acquire(0) would not raise WouldBlock
+        (zinc_consumer_fd). Owned by the consumer: do not close or read it."""
+        fd = _lib.zinc_consumer_fd(self._handle())
+        return check(fd)
+
+    async def acquire_async(self, timeout=None):
+        """Await the next frame (asyncio; through loop.add_reader on
+        fileno(), no thread). timeout in seconds (None = forever; Timeout
+        after it). Cancelled, it leaves no reader registered and no frame
+        held."""
+        from . import aio
+        return await aio.acquire_async(self, timeout)
+
+    def frames(self):
+        """``async for frame in consumer.frames()``: frames until the producer
+        is gone, each released when the next one is asked for (as
+        iteration does)."""
+        from . import aio
+        return aio.frames(self)
+
+    def mapping(self):
+        """(address, length): the page-aligned range holding every slot's
+        payload, stable while the consumer is open (zinc_consumer_mapping)."""
+        base, n = ctypes.c_void_p(), ctypes.c_size_t()
+        check(_lib.zinc_consumer_mapping(self._handle(), ctypes.byref(base), ctypes.byref(n)))
+        return int(base.value), int(n.value)
+
+    def pin(self):
+        """Register the slots with CUDA (cudaHostRegister through torch), so
+        frame.to_torch("cuda") copies them by DMA without a staging copy;
+        idempotent, undone at close. CudaUnavailable without torch or
+        without a CUDA device."""
+        from . import gpu
+        gpu.pin(self)
+
     def close(self):
         """Detach (a held frame is given back). The mapping stays until the
         last array made from it is gone."""
@@ -652,6 +741,9 @@ class Consumer(_mem.Handle):
             if self._held is not None and self._held._live:
                 self._held._end()
             self._held = None
+            if getattr(self, "_pinned", None):
+                from . import gpu
+                gpu.unpin(self)
             self._h = None
             self._keeper = None
 
@@ -688,6 +780,20 @@ def ring_remove_stale(name):
     check(_lib.zinc_ring_remove_stale(_name(name)))
 
 
+def wait_any(consumers, timeout=None):
+    """The first of `consumers` (1..128 Consumer objects, any rings) that has
+    something for acquire: a frame, its producer gone, corruption, or a frame
+    still held (zinc_wait_any). timeout in seconds: None = forever, 0 = poll
+    (WouldBlock), else Timeout. When several are ready, the one returned
+    least recently comes first, so none is starved."""
+    cs = list(consumers)
+    if not cs:
+        raise InvalidArgument(_lib.EINVAL, "wait_any: no consumers")
+    arr = (ctypes.c_void_p * len(cs))(*[c._handle() for c in cs])
+    rc = check(_blocking(lambda ns: _lib.zinc_wait_any(arr, len(cs), ns), timeout))
+    return cs[rc]
+
+
 def ring_size(slot_count, slot_size, max_consumers=0):
     """Bytes of shared memory such a ring needs (0 if the geometry is invalid)."""
     c = _lib.zinc_ring_config()
@@ -696,5 +802,5 @@ def ring_size(slot_count, slot_size, max_consumers=0):
 
 
 __all__ = ["Mode", "Frame", "Producer", "Consumer", "RingConfig", "RingStats",
-           "ConsumerStats", "ring_stats", "ring_remove_stale", "ring_size", "ZincError",
-           "Timeout"]
+           "ConsumerStats", "ring_stats", "ring_remove_stale", "ring_size", "wait_any",
+           "ZincError", "Timeout"]
