@@ -51,6 +51,7 @@ struct zr_fdw {
     _Atomic uint64_t fires;       /* wake-ups delivered (statistics, tests) */
     _Atomic uint32_t no_waitv;    /* the helper sleeps on pub_futex alone
                                      (relaxed: a hint for close's kick) */
+    _Atomic uint32_t dead;        /* the helper found the producer's token free */
     /* The ring as the helper sees it (valid until it is joined). */
     _Atomic uint32_t *pub_futex;
     _Atomic uint32_t *cons_waiters;
@@ -153,8 +154,11 @@ static bool wait_armed(struct zr_fdw *w, uint32_t v, uint32_t seen)
         /* A sleep that ran its whole period: is the producer still there?
          * (The token, as acquire checks it; a dead producer never wakes
          * us.) Other returns loop to the checks above. */
-        if (r == -ETIMEDOUT && producer_gone(w))
+        if (r == -ETIMEDOUT && producer_gone(w)) {
+            /* Relaxed: published by the release store of FIRING. */
+            atomic_store_explicit(&w->dead, 1, memory_order_relaxed);
             return true;
+        }
     }
 }
 
@@ -268,6 +272,14 @@ int zinc__fdw_settle(struct zinc_consumer *c)
     while (st == FDW_FIRING) {
         sched_yield();
         st = atomic_load_explicit(&w->state, memory_order_acquire);
+    }
+    /* The helper fired because the producer died: acquire's own token
+     * check may be rate-limited right now, so tell it (it answers -32
+     * once drained; the descriptor stays readable). Acquire: after FIRED,
+     * which the helper stored after `dead`. */
+    if (atomic_load_explicit(&w->dead, memory_order_relaxed)) {
+        c->prod_dead = true;
+        return 1;
     }
     return arm(c, w);
 }
