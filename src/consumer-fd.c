@@ -155,7 +155,7 @@ static bool wait_armed(struct zr_fdw *w, uint32_t v, uint32_t seen)
          * (The token, as acquire checks it; a dead producer never wakes
          * us.) Other returns loop to the checks above. */
         if (r == -ETIMEDOUT && producer_gone(w)) {
-            /* Relaxed: published by the release store of FIRING. */
+            /* Relaxed: published by the release store of FIRING (H6). */
             atomic_store_explicit(&w->dead, 1, memory_order_relaxed);
             return true;
         }
@@ -185,15 +185,16 @@ static void *helper_main(void *arg)
         if (atomic_load_explicit(&w->state, memory_order_acquire) != FDW_ARMED)
             continue;
         uint32_t v = atomic_load_explicit(&w->armed_v, memory_order_relaxed); /* under ctl */
-        bool fire = wait_armed(w, v, seen);
-        /* W5 release: the count the arm step took is ours to give back;
-         * nobody synchronises on it. */
+        bool fire = wait_armed(w, v, seen); /* H4 = W4 */
+        /* H5 = W5, release: the count the arm step took is ours to give
+         * back; nobody synchronises on it. */
         atomic_fetch_sub_explicit(w->cons_waiters, 1, memory_order_release);
         if (!fire) {
             atomic_store_explicit(&w->state, FDW_FIRED, memory_order_release);
             break;
         }
-        /* Release: W5 before the consumer, seeing FIRING, re-arms. */
+        /* H6. Release: W5 (and `dead`) before the consumer, seeing
+         * FIRING, goes on to re-arm. */
         atomic_store_explicit(&w->state, FDW_FIRING, memory_order_release);
         uint64_t one = 1;
         ssize_t n;
@@ -227,25 +228,24 @@ static void fire_now(struct zr_fdw *w)
     while (n < 0 && errno == EINTR);
 }
 
-/* The arm step, with the helper idle (FIRED): W1..W3 as a sleeper, then
- * hand the helper W4. 1 when W3 saw something (nothing armed, the
- * readiness left as it is), 0 when armed. `consume`: reset the eventfd
- * before arming (it holds the readiness being replaced). */
+/* The arm step A1..A4 (docs/design.md), with the helper idle (FIRED):
+ * W1..W3 as a sleeper, then hand the helper W4. 1 when W3 saw something
+ * (nothing armed, the readiness left as it is), 0 when armed. */
 static int arm(struct zinc_consumer *c, struct zr_fdw *w)
 {
     struct zr_ctl *ctl = c->m.ctl;
-    /* W1 seq_cst: totally ordered with publish's fence P2. */
+    /* A1 = W1, seq_cst: totally ordered with publish's fence P2. */
     atomic_fetch_add_explicit(&ctl->cons_waiters, 1, memory_order_seq_cst);
-    /* W2: acquire (seq_cst) pairs with P1's release store of pub_futex. */
+    /* A2 = W2: acquire (seq_cst) pairs with P1's release store of pub_futex. */
     uint32_t v = atomic_load_explicit(&ctl->pub_futex, memory_order_seq_cst);
-    /* W3 */
+    /* A3 = W3 */
     if (zinc__consumer_w3(c)) {
         /* W5 release: ends our membership of the waiter count. */
         atomic_fetch_sub_explicit(&ctl->cons_waiters, 1, memory_order_release);
         return 1;
     }
-    /* Nothing for us as of W3: the readiness the eventfd holds (if any)
-     * is used up. Only the helper writes the eventfd, and it is idle. */
+    /* A4. Nothing for us as of W3: the readiness the eventfd holds (if
+     * any) is used up. Only the helper writes the eventfd, and it is idle. */
     uint64_t cnt;
     ssize_t n;
     do
@@ -275,8 +275,8 @@ int zinc__fdw_settle(struct zinc_consumer *c)
     }
     /* The helper fired because the producer died: acquire's own token
      * check may be rate-limited right now, so tell it (it answers -32
-     * once drained; the descriptor stays readable). Acquire: after FIRED,
-     * which the helper stored after `dead`. */
+     * once drained; the descriptor stays readable). Relaxed: after the
+     * acquire load of FIRED above, which the helper stored after `dead`. */
     if (atomic_load_explicit(&w->dead, memory_order_relaxed)) {
         c->prod_dead = true;
         return 1;

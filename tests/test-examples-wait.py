@@ -58,6 +58,9 @@ def test_multi_usage():
 
 @pytest.mark.parametrize("flags", [[], ["--async"]])
 def test_torch_infer_against_the_camera(request, flags):
+    if os.environ.get("ZINC_SANITIZE", "none") != "none":
+        pytest.skip("sanitizer build: its libzinc cannot be loaded into python3 (the "
+                    "sanitizer runtime must come first in a process)")
     probe = subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip("PyTorch is not installed (Debian: python3-torch)")
