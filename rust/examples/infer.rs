@@ -250,6 +250,12 @@ fn pct(sorted: &[u64], p: f64) -> u64 {
 }
 
 fn main() {
+    // run() returns before exit so that the consumer is closed (exit runs
+    // no destructors): the last one out removes the ring's name.
+    exit(run())
+}
+
+fn run() -> i32 {
     let args = parse_args();
     // SAFETY: installing a handler that only stores to an atomic.
     unsafe {
@@ -273,9 +279,9 @@ fn main() {
                 eprintln!("infer: cannot attach to ring '{}': {}", args.name, e);
                 if e.kind() == ErrorKind::NotFound {
                     eprintln!("infer: start the producer first (e.g. camera --name {})", args.name);
-                    exit(3)
+                    return 3;
                 }
-                exit(1)
+                return 1;
             }
         }
     };
@@ -379,5 +385,5 @@ fn main() {
             why
         );
     }
-    exit(ret)
+    ret
 }

@@ -158,6 +158,8 @@ fn interop_c_camera_rust_infer_agrees_with_c_infer() {
     assert_eq!(json_field(&rout, "frames"), "30");
     assert_eq!(json_field(&rout, "end"), "end of stream");
     assert_ne!(json_field(&rout, "edge_mean"), "0.000");
+    // Every party closed its handle: the last one out removed the name.
+    assert_eq!(zinc::ring_stats(&name).unwrap_err().kind(), ErrorKind::NotFound);
 }
 
 const PY_PRODUCER: &str = r#"
