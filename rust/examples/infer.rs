@@ -92,7 +92,8 @@ fn parse_args() -> Args {
     };
     let mut it = std::env::args().skip(1);
     while let Some(opt) = it.next() {
-        let mut value = || it.next().unwrap_or_else(|| usage_error(&format!("{} needs a value", opt)));
+        let mut value =
+            || it.next().unwrap_or_else(|| usage_error(&format!("{} needs a value", opt)));
         match opt.as_str() {
             "--help" | "-h" => {
                 print!("{}", USAGE);
@@ -112,7 +113,8 @@ fn parse_args() -> Args {
             }
             "--frames" => {
                 let v = value();
-                a.frames = v.parse().unwrap_or_else(|_| usage_error(&format!("bad --frames '{}'", v)))
+                a.frames =
+                    v.parse().unwrap_or_else(|_| usage_error(&format!("bad --frames '{}'", v)))
             }
             "--wait" => {
                 let v = value();
@@ -230,7 +232,12 @@ fn process(img: &Image<'_>, scale: u32, w: &mut Work) -> Option<(f64, f64)> {
     }
     let edges = esum / ((sw - 2) as f64 * (sh - 2) as f64);
     let motion = if w.have_prev {
-        let m: u64 = w.grey.iter().zip(&w.prev).map(|(&a, &b)| (a as i32 - b as i32).unsigned_abs() as u64).sum();
+        let m: u64 = w
+            .grey
+            .iter()
+            .zip(&w.prev)
+            .map(|(&a, &b)| (a as i32 - b as i32).unsigned_abs() as u64)
+            .sum();
         m as f64 / need as f64
     } else {
         0.0
@@ -269,8 +276,10 @@ fn run() -> i32 {
         match Consumer::open(&args.name, args.mode) {
             Ok(c) => break c,
             Err(e)
-                if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::WouldBlock | ErrorKind::ProducerGone)
-                    && start_wait.elapsed() < args.wait
+                if matches!(
+                    e.kind(),
+                    ErrorKind::NotFound | ErrorKind::WouldBlock | ErrorKind::ProducerGone
+                ) && start_wait.elapsed() < args.wait
                     && !STOP.load(Ordering::Relaxed) =>
             {
                 std::thread::sleep(Duration::from_millis(10))

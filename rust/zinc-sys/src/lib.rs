@@ -273,8 +273,11 @@ extern "C" {
         mode: zinc_delivery,
         out: *mut *mut zinc_consumer,
     ) -> c_int;
-    pub fn zinc_consumer_acquire(c: *mut zinc_consumer, f: *mut zinc_frame, timeout_ns: i64)
-        -> c_int;
+    pub fn zinc_consumer_acquire(
+        c: *mut zinc_consumer,
+        f: *mut zinc_frame,
+        timeout_ns: i64,
+    ) -> c_int;
     pub fn zinc_consumer_release(c: *mut zinc_consumer, f: *const zinc_frame) -> c_int;
     pub fn zinc_consumer_stream(c: *mut zinc_consumer, desc: *mut zinc_frame) -> c_int;
     pub fn zinc_consumer_config(c: *const zinc_consumer, cfg: *mut zinc_ring_config) -> c_int;
@@ -283,8 +286,7 @@ extern "C" {
     pub fn zinc_consumer_close(c: *mut zinc_consumer);
 
     // Descriptor helpers.
-    pub fn zinc_frame_set_image(f: *mut zinc_frame, fourcc: u32, width: u32, height: u32)
-        -> c_int;
+    pub fn zinc_frame_set_image(f: *mut zinc_frame, fourcc: u32, width: u32, height: u32) -> c_int;
     pub fn zinc_frame_set_points(f: *mut zinc_frame, n: u64, k: u32) -> c_int;
     pub fn zinc_tensor_check(t: *const zinc_tensor, size: u64) -> c_int;
     pub fn zinc_tensor_span(t: *const zinc_tensor) -> u64;

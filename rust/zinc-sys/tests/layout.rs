@@ -29,27 +29,99 @@ macro_rules! layout {
 fn rust_side() -> Vec<(&'static str, &'static str, usize)> {
     let mut v = Vec::new();
     layout!(v, zinc_create_opts { layout_version, flags, reserved });
-    layout!(v, zinc_region_info {
-        version, flags, notify_seq, capacity, data_offset, file_size, ref_count, owner_pid,
-        owner_alive, is_ring, created_at, name_hash, reserved,
-    });
-    layout!(v, zinc_ring_config {
-        slot_count, max_consumers, slot_size, flags, spin_ns, demote_after_ns, reserved,
-    });
+    layout!(
+        v,
+        zinc_region_info {
+            version,
+            flags,
+            notify_seq,
+            capacity,
+            data_offset,
+            file_size,
+            ref_count,
+            owner_pid,
+            owner_alive,
+            is_ring,
+            created_at,
+            name_hash,
+            reserved,
+        }
+    );
+    layout!(
+        v,
+        zinc_ring_config {
+            slot_count,
+            max_consumers,
+            slot_size,
+            flags,
+            spin_ns,
+            demote_after_ns,
+            reserved,
+        }
+    );
     layout!(v, zinc_tensor { dtype_code, dtype_bits, dtype_lanes, ndim, offset, shape, strides });
-    layout!(v, zinc_frame {
-        data, size, seq, timestamp_ns, publish_ns, dropped, tensor, fourcc, flags, user, reserved,
-    });
-    layout!(v, zinc_consumer_stats {
-        index, mode, pid, alive, demoted, evicted, cursor, lag, acquired, released, dropped,
-        torn, attached_ns, latency,
-    });
-    layout!(v, zinc_ring_stats {
-        generation, head, slot_count, max_consumers, slot_size, ring_bytes, producer_state,
-        producer_alive, producer_pid, consumers, published, aborted, blocked_ns,
-        blocked_claims, evicted, demoted, created_ns, last_publish_ns, flags, stream_fourcc,
-        published_bytes, reserved,
-    });
+    layout!(
+        v,
+        zinc_frame {
+            data,
+            size,
+            seq,
+            timestamp_ns,
+            publish_ns,
+            dropped,
+            tensor,
+            fourcc,
+            flags,
+            user,
+            reserved,
+        }
+    );
+    layout!(
+        v,
+        zinc_consumer_stats {
+            index,
+            mode,
+            pid,
+            alive,
+            demoted,
+            evicted,
+            cursor,
+            lag,
+            acquired,
+            released,
+            dropped,
+            torn,
+            attached_ns,
+            latency,
+        }
+    );
+    layout!(
+        v,
+        zinc_ring_stats {
+            generation,
+            head,
+            slot_count,
+            max_consumers,
+            slot_size,
+            ring_bytes,
+            producer_state,
+            producer_alive,
+            producer_pid,
+            consumers,
+            published,
+            aborted,
+            blocked_ns,
+            blocked_claims,
+            evicted,
+            demoted,
+            created_ns,
+            last_publish_ns,
+            flags,
+            stream_fourcc,
+            published_bytes,
+            reserved,
+        }
+    );
     v.push(("zinc_delivery", "", std::mem::size_of::<zinc_delivery>()));
     v
 }
@@ -126,10 +198,21 @@ fn constants_match_the_library() {
     // zinc_strerror has its own text for every code the bindings name; a
     // code it does not know falls back to the C library's strerror.
     let codes = [
-        ZINC_EPERM, ZINC_ENOENT, ZINC_EAGAIN, ZINC_EBUSY, ZINC_EEXIST, ZINC_EINVAL, ZINC_ENOSPC,
-        ZINC_EPIPE, ZINC_EBADMSG, ZINC_EOVERFLOW, ZINC_EMSGSIZE, ZINC_ETIMEDOUT,
+        ZINC_EPERM,
+        ZINC_ENOENT,
+        ZINC_EAGAIN,
+        ZINC_EBUSY,
+        ZINC_EEXIST,
+        ZINC_EINVAL,
+        ZINC_ENOSPC,
+        ZINC_EPIPE,
+        ZINC_EBADMSG,
+        ZINC_EOVERFLOW,
+        ZINC_EMSGSIZE,
+        ZINC_ETIMEDOUT,
     ];
-    let text = |c: i32| unsafe { std::ffi::CStr::from_ptr(zinc_strerror(c)) }.to_str().unwrap().to_owned();
+    let text =
+        |c: i32| unsafe { std::ffi::CStr::from_ptr(zinc_strerror(c)) }.to_str().unwrap().to_owned();
     for c in codes {
         let libc = std::io::Error::from_raw_os_error(-c).to_string();
         let libc = libc.split(" (os error").next().unwrap();

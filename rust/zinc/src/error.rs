@@ -190,7 +190,11 @@ pub struct Torn {
 
 impl fmt::Display for Torn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "frame {} was overwritten while it was held: discard what was computed from it", self.seq)
+        write!(
+            f,
+            "frame {} was overwritten while it was held: discard what was computed from it",
+            self.seq
+        )
     }
 }
 

@@ -53,7 +53,8 @@ impl Region {
         if opts.prefault {
             flags |= sys::ZINC_CREATE_PREFAULT;
         }
-        let o = sys::zinc_create_opts { layout_version: opts.layout_version, flags, reserved: [0; 6] };
+        let o =
+            sys::zinc_create_opts { layout_version: opts.layout_version, flags, reserved: [0; 6] };
         let mut h = std::ptr::null_mut();
         // SAFETY: valid pointers; on success `h` is a handle we own.
         check(unsafe { sys::zinc_create_ex(cname.as_ptr(), capacity, &o, &mut h) })?;

@@ -319,7 +319,9 @@ impl Producer {
     pub fn claim<T: Into<Timeout>>(&mut self, timeout: T) -> Result<WriteFrame<'_>> {
         // SAFETY: valid handle; no claim is open (borrowck); claim fills
         // the frame on success.
-        let rc = unsafe { sys::zinc_producer_claim(self.raw.as_ptr(), &mut self.frame, timeout.into().as_ns()) };
+        let rc = unsafe {
+            sys::zinc_producer_claim(self.raw.as_ptr(), &mut self.frame, timeout.into().as_ns())
+        };
         if rc != 0 {
             return Err(Error::last(rc));
         }
@@ -570,7 +572,9 @@ impl Consumer {
     pub fn acquire<T: Into<Timeout>>(&mut self, timeout: T) -> Result<ReadFrame<'_>> {
         // SAFETY: valid handle; no frame is held (borrowck). On failure the
         // frame's contents are unspecified but still plain integers.
-        let rc = unsafe { sys::zinc_consumer_acquire(self.raw.as_ptr(), &mut self.frame, timeout.into().as_ns()) };
+        let rc = unsafe {
+            sys::zinc_consumer_acquire(self.raw.as_ptr(), &mut self.frame, timeout.into().as_ns())
+        };
         if rc != 0 {
             return Err(Error::last(rc));
         }

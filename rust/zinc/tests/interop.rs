@@ -124,7 +124,8 @@ fn rust_example(name: &str) -> PathBuf {
 }
 
 fn json_field<'a>(json: &'a str, key: &str) -> &'a str {
-    let at = json.find(&format!("\"{}\":", key)).unwrap_or_else(|| panic!("no {} in {}", key, json));
+    let at =
+        json.find(&format!("\"{}\":", key)).unwrap_or_else(|| panic!("no {} in {}", key, json));
     let rest = &json[at + key.len() + 3..];
     let end = rest.find([',', '}']).unwrap();
     rest[..end].trim_matches('"')
@@ -200,7 +201,11 @@ fn interop_python_producer_rust_consumer() {
         assert_eq!((t.dtype(), t.shape()), (DType::U8, &[h, w, 3][..]));
         assert_eq!(f.timestamp_ns(), 1000 + next);
         assert_eq!(&f.user()[..8], &next.to_le_bytes());
-        assert!(f.data().iter().enumerate().all(|(k, &b)| b == ((k as u64 + next * 5) % 256) as u8));
+        assert!(f
+            .data()
+            .iter()
+            .enumerate()
+            .all(|(k, &b)| b == ((k as u64 + next * 5) % 256) as u8));
         f.release().unwrap();
         next += 1;
     }

@@ -47,8 +47,12 @@ fn region_errors() {
     let name = Name::new("region_errors");
     assert_eq!(Region::open(&name).unwrap_err().kind(), ErrorKind::NotFound);
     assert_eq!(Region::create(&name, 100).unwrap_err().kind(), ErrorKind::InvalidArgument);
-    let _r = Region::create_with(&name, 4096, &RegionOptions { layout_version: 2, ..Default::default() })
-        .unwrap();
+    let _r = Region::create_with(
+        &name,
+        4096,
+        &RegionOptions { layout_version: 2, ..Default::default() },
+    )
+    .unwrap();
     assert_eq!(Region::open(&name).unwrap().layout(), 2);
     let e = Region::create(&name, 4096).unwrap_err();
     assert_eq!((e.kind(), e.code()), (ErrorKind::AlreadyExists, -17));

@@ -32,7 +32,8 @@ fn consumer_threads_get_their_modes_guarantees() {
     let name = Name::new("threads_modes");
     let mut p = Producer::create(&name, &RingConfig::new(4, 256)).unwrap();
     // Opened here, used in other threads: handles are Send.
-    let every: Vec<Consumer> = (0..2).map(|_| Consumer::open(&name, Mode::Every).unwrap()).collect();
+    let every: Vec<Consumer> =
+        (0..2).map(|_| Consumer::open(&name, Mode::Every).unwrap()).collect();
     let lossy = Consumer::open(&name, Mode::Lossy).unwrap();
 
     let mut workers = Vec::new();
