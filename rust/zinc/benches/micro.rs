@@ -2,8 +2,9 @@
 //! Rust twins of bench/micro-ring.cc's claim+publish and acquire+release,
 //! through the safe API (`rust`) and through zinc-sys directly (`sys`), timed
 //! the way Google Benchmark times the C shims: thread CPU time and wall time
-//! over the whole loop, the acquire+release loop paused (both clocks read)
-//! around each batch of 128 publishes. rust/bench.sh runs it next to
+//! over the whole loop, its iteration count grown until one run lasts the
+//! minimum time (no clock read inside the loop), the acquire+release loop
+//! paused (both clocks read) around each batch of 128 publishes. rust/bench.sh runs it next to
 //! micro-ring, pinned to the same CPU, and compares.
 //!
 //!   cargo bench --offline --bench micro -- [--min-time SECONDS]
@@ -59,6 +60,25 @@ impl Timer {
     }
 }
 
+/// Google Benchmark's iteration control: run `body(n)` timed as a whole
+/// (no clock read inside), growing `n` until one run takes `min_ns` of CPU
+/// time; the last run is the result.
+fn timed_runs(min_ns: u64, mut body: impl FnMut(u64)) -> (Timer, u64) {
+    let mut n = 1u64;
+    loop {
+        let mut t = Timer::start();
+        body(n);
+        t.pause();
+        if t.cpu >= min_ns || n >= 1 << 34 {
+            return (t, n);
+        }
+        // As benchmark's PredictNumItersNeeded: aim 40 % past the goal,
+        // grow at most tenfold per step.
+        let mult = if t.cpu == 0 { 10.0 } else { (min_ns as f64 * 1.4 / t.cpu as f64).min(10.0) };
+        n = ((n as f64 * mult) as u64).max(n + 1);
+    }
+}
+
 struct Ring {
     name: String,
     p: Producer,
@@ -87,32 +107,23 @@ fn report(name: &str, t: &Timer, n: u64) {
 /// (BM_ClaimPublish/consumers:1).
 fn claim_publish_rust(min_ns: u64) {
     let mut r = ring("cp_rust", Mode::Lossy);
-    let mut n = 0u64;
-    let mut t = Timer::start();
-    loop {
-        for _ in 0..1024 {
+    let (t, n) = timed_runs(min_ns, |n| {
+        for _ in 0..n {
             let mut f = r.p.claim(Timeout::Poll).expect("claim");
             // SAFETY: the slot holds at least 8 bytes (64-byte slots).
             unsafe { std::ptr::write_volatile(f.data_mut().as_mut_ptr() as *mut u64, 1) };
             f.set_size(64);
             f.publish().expect("publish");
         }
-        n += 1024;
-        if cpu_ns() - t.cpu0 >= min_ns {
-            break;
-        }
-    }
-    t.pause();
+    });
     report("ClaimPublish/consumers:1/rust", &t, n);
 }
 
 fn claim_publish_sys(min_ns: u64) {
     let r = ring("cp_sys", Mode::Lossy);
     let p = r.p.as_raw();
-    let mut n = 0u64;
-    let mut t = Timer::start();
-    loop {
-        for _ in 0..1024 {
+    let (t, n) = timed_runs(min_ns, |n| {
+        for _ in 0..n {
             let mut f = MaybeUninit::<sys::zinc_frame>::uninit();
             // SAFETY: a live producer; the frame is filled by claim.
             unsafe {
@@ -124,12 +135,7 @@ fn claim_publish_sys(min_ns: u64) {
                 assert!(rc >= 0, "claim/publish: {}", rc);
             }
         }
-        n += 1024;
-        if cpu_ns() - t.cpu0 >= min_ns {
-            break;
-        }
-    }
-    t.pause();
+    });
     report("ClaimPublish/consumers:1/sys", &t, n);
 }
 
