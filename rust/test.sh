@@ -18,14 +18,17 @@ case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
 # Debian's rustc 1.63 and cargo, not a newer rustup toolchain that may come
 # first on PATH (it would accept code 1.63 rejects, and write a lock file
 # Debian's cargo cannot read). cargo runs `rustc`, `rustdoc` and
-# `cargo-clippy` from PATH: /usr/bin goes first.
-if [ ! -x /usr/bin/cargo ] || [ ! -x /usr/bin/rustc ]; then
-    echo "rust/test.sh: SKIP: Debian's cargo/rustc are not installed (sh scripts/setup.sh)" >&2
+# `cargo-clippy` from PATH: /usr/bin goes first. ZINC_RUST_BIN=DIR runs the
+# same checks with another toolchain's bin directory (e.g. /root/.cargo/bin),
+# into a target directory of its own.
+RUST_BIN=${ZINC_RUST_BIN:-/usr/bin}
+if [ ! -x "$RUST_BIN/cargo" ] || [ ! -x "$RUST_BIN/rustc" ]; then
+    echo "rust/test.sh: SKIP: no cargo/rustc in $RUST_BIN (Debian's: sh scripts/setup.sh)" >&2
     exit 77
 fi
-PATH=/usr/bin:/bin:$PATH
+PATH=$RUST_BIN:/usr/bin:/bin:$PATH
 export PATH
-unset RUSTC RUSTDOC RUSTFLAGS CARGO_HOME RUSTUP_TOOLCHAIN
+unset RUSTC RUSTDOC RUSTFLAGS RUSTUP_TOOLCHAIN
 
 if [ "${ZINC_RUST_NO_BUILD:-0}" != 1 ]; then
     if [ ! -f "$BUILD/build.ninja" ]; then
@@ -39,7 +42,7 @@ fi
 # into it (never into the source tree), at most two jobs (shared machine).
 export PKG_CONFIG_PATH="$BUILD/meson-uninstalled${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 export LD_LIBRARY_PATH="$BUILD/src${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export CARGO_TARGET_DIR="$BUILD/rust-target"
+export CARGO_TARGET_DIR="$BUILD/rust-target${ZINC_RUST_BIN:+-other}"
 export CARGO_BUILD_JOBS=2
 export CARGO_TERM_COLOR=never
 # Peers of the cross-language tests.
@@ -68,8 +71,11 @@ if [ -f Cargo.lock ] && grep -q '^version = 4' Cargo.lock; then
 fi
 
 echo "rust/test.sh: $(rustc --version), $(cargo --version)"
+# The example as a program of its own (the interop tests run it), then
+# every unit and integration test.
+cargo build --offline --workspace --examples
 # shellcheck disable=SC2086
-cargo test --offline --workspace --lib --bins --tests --examples -- $skip
+cargo test --offline --workspace --lib --bins --tests -- $skip
 # Doctests (the holding rules' compile_fail examples and docs/rust.md).
 # RUSTC_BOOTSTRAP=1 makes stable rustdoc check each compile_fail example's
 # error code, so it fails for the reason it states, not for a typo.
