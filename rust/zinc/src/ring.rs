@@ -547,14 +547,19 @@ impl Consumer {
     }
 
     /// [`open`](Self::open), retrying for up to `wait` while the ring does
-    /// not exist yet or is still being created.
+    /// not exist yet or is still being created. Like examples/common.c, it
+    /// also retries `ProducerGone`: a name left by a producer that died
+    /// creating it (the next producer replaces it) looks the same as one
+    /// whose creator has not taken its liveness lock yet.
     pub fn open_wait(name: &str, mode: Mode, wait: Duration) -> Result<Consumer> {
         let start = Instant::now();
         loop {
             match Consumer::open(name, mode) {
                 Err(e)
-                    if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::WouldBlock)
-                        && start.elapsed() < wait =>
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::NotFound | ErrorKind::WouldBlock | ErrorKind::ProducerGone
+                    ) && start.elapsed() < wait =>
                 {
                     std::thread::sleep(Duration::from_millis(5))
                 }

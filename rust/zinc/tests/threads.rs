@@ -134,3 +134,21 @@ fn one_frame_read_by_several_threads() {
     assert_eq!(total, expect);
     frame.release().unwrap();
 }
+
+#[test]
+fn open_wait_attaches_once_the_producer_creates_the_ring() {
+    let name = Name::new("threads_open_wait");
+    let missing = format!("{}_never", &*name);
+    let e = Consumer::open_wait(&missing, Mode::Every, Duration::from_millis(30)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+
+    let n = name.0.clone();
+    let waiter =
+        thread::spawn(move || Consumer::open_wait(&n, Mode::Every, Duration::from_secs(20)));
+    let mut p = Producer::create(&name, &RingConfig::new(2, 64)).unwrap();
+    let mut c = waiter.join().unwrap().expect("attached within the wait");
+    let mut f = p.claim(None).unwrap();
+    f.write(b"late").unwrap();
+    f.publish().unwrap();
+    assert_eq!(c.acquire(Duration::from_secs(5)).unwrap().data(), b"late");
+}
