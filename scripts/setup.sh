@@ -10,7 +10,8 @@ libcriterion-dev libbenchmark-dev
 spin gnuplot-nox
 python3 python3-numpy python3-pytest
 iceoryx libiceoryx-binding-c-dev libiceoryx-posh-dev
-util-linux procps strace"
+util-linux procps strace
+rustc cargo rust-clippy librust-pkg-config-dev"
 
 missing=""
 for p in $PKGS; do
