@@ -5,7 +5,7 @@
 # Usage (as root): sh scripts/setup.sh
 set -eu
 
-PKGS="meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev llvm
+PKGS="meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev llvm valgrind
 libcriterion-dev libbenchmark-dev
 spin gnuplot-nox
 python3 python3-numpy python3-pytest
