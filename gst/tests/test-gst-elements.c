@@ -583,8 +583,10 @@ Test(gst, src_every_detaches_buffers_downstream_keeps)
         gst_sample_unref(kept[i]);
     }
     gst_sample_unref(last);
+    /* 6 kept frames copied; the 7th too if the source already looked for
+     * the next frame while we hold it. */
     guint64 copies = gt_u64(src, "z", "copies");
-    cr_assert_eq(copies, 6, "copies %" G_GUINT64_FORMAT, copies);
+    cr_assert(copies == 6 || copies == 7, "copies %" G_GUINT64_FORMAT, copies);
     zinc_producer_close(p);
     gt_stop(src);
 }
