@@ -253,7 +253,10 @@ static GstFlowReturn update_caps(GstZincSrc *self, const zinc_frame *f)
     return GST_FLOW_OK;
 }
 
-static GstFlowReturn open_consumer(GstZincSrc *self)
+/* Attach (waiting if `wait`). In the streaming thread (`negotiate`), caps
+ * are set from the stream descriptor at once; from start() they wait for
+ * the first frame (the pad is not active yet). */
+static GstFlowReturn open_consumer(GstZincSrc *self, gboolean negotiate)
 {
     GST_OBJECT_LOCK(self);
     gchar *name = g_strdup(self->ring);
@@ -287,7 +290,7 @@ static GstFlowReturn open_consumer(GstZincSrc *self)
                             "x, %u slots of %" G_GUINT64_FORMAT " bytes)", name,
                             self->generation, self->cfg.slot_count, self->cfg.slot_size);
             zinc_frame desc;
-            if (zinc_consumer_stream(c, &desc) == 0)
+            if (negotiate && zinc_consumer_stream(c, &desc) == 0)
                 ret = update_caps(self, &desc);
             break;
         }
@@ -400,7 +403,7 @@ static GstFlowReturn zsrc_create(GstPushSrc *psrc, GstBuffer **out)
             leave_ring(self);
         }
         if (!self->c) {
-            GstFlowReturn ret = open_consumer(self);
+            GstFlowReturn ret = open_consumer(self, TRUE);
             if (ret != GST_FLOW_OK)
                 return ret;
         }
@@ -561,7 +564,7 @@ static gboolean zsrc_start(GstBaseSrc *bsrc)
     gboolean wait = self->wait;
     GST_OBJECT_UNLOCK(self);
     /* Without waiting, a missing ring fails the state change itself. */
-    if (!wait && open_consumer(self) != GST_FLOW_OK)
+    if (!wait && open_consumer(self, FALSE) != GST_FLOW_OK)
         return FALSE;
     return TRUE;
 }

@@ -668,6 +668,22 @@ Test(gst, src_without_wait_fails_on_a_missing_ring)
     gt_stop(src);
 }
 
+Test(gst, src_without_wait_reads_an_existing_ring)
+{
+    zinc_producer *p = gt_producer(g_ring, 4, 4096);
+    GstElement *src = gt_launch("zincsrc ring=%s wait=false mode=every ! appsink name=out "
+                                "sync=false", g_ring);
+    gt_play(src);
+    gt_wait_consumers(g_ring, 1);
+    gt_publish(p, ZINC_FOURCC_GREY, 16, 4, 3, ZINC_FRAME_KEYFRAME, NULL);
+    GstSample *s = gt_pull(src, "out");
+    cr_assert(s);
+    gst_sample_unref(s);
+    zinc_producer_close(p);
+    cr_assert_eq(gt_wait_end(src, GT_TIMEOUT, NULL), GST_MESSAGE_EOS);
+    gt_stop(src);
+}
+
 Test(gst, src_wait_is_bounded_by_timeout)
 {
     GstElement *src = gt_launch("zincsrc ring=%s timeout=100000000 ! fakesink", g_ring);
