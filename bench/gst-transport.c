@@ -15,7 +15,10 @@
  * its own clock on arrival. CPU time is both processes' user + system time
  * from their first frame to their last, divided by the frames.
  *
- *   gst-transport --transport zinc|shm --size WxH --format GRAY8|RGBA
+ * --transport none runs source and sink in one process with no transport
+ * between them: the floor both pairs stand on.
+ *
+ *   gst-transport --transport zinc|shm|none --size WxH --format GRAY8|RGBA
  *                 --frames N [--fps F] [--json]
  *
  * --fps 0 (default): as fast as the pair goes, lossless on both sides
@@ -163,6 +166,7 @@ int main(int argc, char **argv)
         }
     }
     gboolean zinc = strcmp(transport, "zinc") == 0;
+    gboolean none = strcmp(transport, "none") == 0; /* the floor: one process, no transport */
     gboolean live = fps > 0;
     char name[64], caps[256], line[1024];
     g_snprintf(name, sizeof(name), "gstbench%d", (int)getpid());
@@ -184,6 +188,14 @@ int main(int argc, char **argv)
         char b;
         if (read(ready[0], &b, 1) != 1)
             _exit(1);
+        if (none) {
+            guint64 zero = 0;
+            double nocpu = 0;
+            if (write(res[1], &zero, sizeof(zero)) != sizeof(zero) ||
+                write(res[1], &nocpu, sizeof(nocpu)) != sizeof(nocpu))
+                _exit(1);
+            _exit(0);
+        }
         gst_init(NULL, NULL);
         /* live: a margin, a latest consumer may miss a few */
         guint64 produce = live ? frames + 50 : frames;
@@ -235,7 +247,12 @@ int main(int argc, char **argv)
     consumer_state st = {.want = frames};
     st.lat = g_new0(guint64, frames);
     st.loop = g_main_loop_new(NULL, FALSE);
-    if (zinc)
+    if (none)
+        g_snprintf(line, sizeof(line), "videotestsrc num-buffers=%" G_GUINT64_FORMAT
+                   " pattern=gradient is-live=%d ! %s ! identity name=t ! fakesink name=out "
+                   "sync=false enable-last-sample=false signal-handoffs=true", frames, live,
+                   caps);
+    else if (zinc)
         g_snprintf(line, sizeof(line), "zincsrc name=t ring=%s mode=%s ! fakesink name=out "
                    "sync=false enable-last-sample=false signal-handoffs=true", name,
                    live ? "latest" : "every");
@@ -246,12 +263,19 @@ int main(int argc, char **argv)
     GstElement *p = launch(line);
     GstElement *out = gst_bin_get_by_name(GST_BIN(p), "out");
     g_signal_connect(out, "handoff", G_CALLBACK(on_handoff), &st);
+    if (none) {
+        GstElement *t = gst_bin_get_by_name(GST_BIN(p), "t");
+        GstPad *pad = gst_element_get_static_pad(t, "sink");
+        gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, stamp, NULL, NULL);
+        gst_object_unref(pad);
+        gst_object_unref(t);
+    }
     struct rusage rc;
     if (write(ready[1], "g", 1) != 1)
         return 1;
     /* shmsrc connects at start: wait for shmsink's socket (zincsrc waits
      * for its ring by itself). */
-    for (int i = 0; !zinc && i < 10000 && access(sock, F_OK) != 0; i++)
+    for (int i = 0; !zinc && !none && i < 10000 && access(sock, F_OK) != 0; i++)
         g_usleep(1000);
     /* shmsink's socket file exists from bind() on, a moment before it
      * listens: a refused connection fails the start, so try again. */

@@ -3,7 +3,8 @@
 # zincsink/zincsrc against GStreamer's shmsink/shmsrc (docs/benchmarks.md,
 # section "GStreamer elements"). Three measurements, each as alternating
 # runs of the two transports (zinc, shm, zinc, shm, ...) so that both see
-# the same machine; the table gives each side's median and their ratio:
+# the same machine, plus the floor (source and sink in one process, no
+# transport); the table gives each side's median and their ratio:
 #   small    320x240 GRAY8 as fast as the pair goes: frames/s, CPU us/frame
 #   large    1920x1080 RGBA as fast as the pair goes: frames/s
 #   latency  320x240 GRAY8 from a live source at 250 frames/s (zincsrc
@@ -50,6 +51,8 @@ while [ "$i" -lt "$ROUNDS" ]; do
         run large --transport "$t" --size 1920x1080 --format RGBA --frames 150
         run latency --transport "$t" --size 320x240 --format GRAY8 --frames 600 --fps 250
     done
+    run small --transport none --size 320x240 --format GRAY8 --frames 5000
+    run large --transport none --size 1920x1080 --format RGBA --frames 150
     i=$((i + 1))
     echo "gst.sh: round $i of $ROUNDS done"
 done
@@ -64,15 +67,17 @@ def copies(case, t):
     v = [(r["sink_copies"], r["src_copies"]) for r in rows
          if r["case"] == case and r["transport"] == t and not r.get("failed")]
     return v[0] if v else ("?", "?")
-print("| case | measure | zincsink/zincsrc | shmsink/shmsrc | zinc / shm |")
-print("|---|---|---|---|---|")
+print("| case | measure | zincsink/zincsrc | shmsink/shmsrc | zinc / shm | floor (no transport) |")
+print("|---|---|---|---|---|---|")
 for case, keys in (("small", [("fps", "frames/s"), ("cpu_us_per_frame", "CPU µs/frame")]),
                    ("large", [("fps", "frames/s"), ("cpu_us_per_frame", "CPU µs/frame")]),
                    ("latency", [("lat_p50_us", "latency p50 µs"), ("lat_p99_us", "latency p99 µs")])):
     for key, label in keys:
         z, nz = med(case, "zinc", key)
         s, ns = med(case, "shm", key)
-        print(f"| {case} | {label} | {z:.1f} | {s:.1f} | {z / s:.2f} (runs {nz}/{ns}) |")
+        f, nf = med(case, "none", key)
+        floor = f"{f:.1f}" if nf else "—"
+        print(f"| {case} | {label} | {z:.1f} | {s:.1f} | {z / s:.2f} (runs {nz}/{ns}) | {floor} |")
 for case in ("small", "large", "latency"):
     sc, rc = copies(case, "zinc")
     print(f"\n{case}: zincsink copies {sc}, zincsrc copies {rc} (of the frames of one run)", end="")
