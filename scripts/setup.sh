@@ -11,7 +11,10 @@ spin gnuplot-nox
 python3 python3-numpy python3-pytest
 iceoryx libiceoryx-binding-c-dev libiceoryx-posh-dev
 util-linux procps strace
-rustc cargo rust-clippy librust-pkg-config-dev"
+rustc cargo rust-clippy librust-pkg-config-dev
+libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
+gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+gstreamer1.0-plugins-ugly gstreamer1.0-libav"
 
 missing=""
 for p in $PKGS; do
