@@ -232,8 +232,10 @@ int ex_wait_consumers(const char *name, uint32_t n, double wait_s)
         zinc_ring_stats rs;
         uint32_t got = 0, alive = 0;
         if (zinc_ring_stats_read(name, &rs, cs, ZINC_RING_MAX_CONSUMERS, &got) == 0) {
+            /* attached_ns != 0: its start point is fixed, so the first
+             * frame published after this reaches it. */
             for (uint32_t i = 0; i < got && i < ZINC_RING_MAX_CONSUMERS; i++)
-                alive += cs[i].alive != 0;
+                alive += cs[i].alive && cs[i].attached_ns != 0;
             if (alive >= n)
                 return 0;
         }

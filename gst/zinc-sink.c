@@ -288,12 +288,9 @@ static GstFlowReturn publish(GstZincSink *self, GstBuffer *buf, zinc_frame *f, g
 }
 
 /* wait-consumers: poll the ring's consumer table (nothing signals an
- * attach to the producer) until enough live consumers are there. A
- * consumer's entry turns alive a few instructions before its start point
- * is fixed, and the table does not say when that happened: an entry counts
- * once it has been attached for ATTACH_SETTLE_NS, so that a frame published
- * right after cannot fall before its start (see docs/gstreamer.md). */
-#define ATTACH_SETTLE_NS (50 * GST_MSECOND)
+ * attach to the producer) until enough live consumers are attached: an
+ * entry's attached_ns is set only once its start point is fixed, so a
+ * frame published after that cannot fall before its start. */
 static GstFlowReturn wait_consumers(GstZincSink *self)
 {
     GST_OBJECT_LOCK(self);
@@ -306,10 +303,9 @@ static GstFlowReturn wait_consumers(GstZincSink *self)
     for (;;) {
         zinc_ring_stats rs;
         guint32 n = 0, alive = 0;
-        guint64 now = mono_now();
         if (zinc_ring_stats_read(name, &rs, cs, ZINC_RING_MAX_CONSUMERS, &n) == 0)
             for (guint32 i = 0; i < n && i < ZINC_RING_MAX_CONSUMERS; i++)
-                alive += cs[i].alive && now >= cs[i].attached_ns + ATTACH_SETTLE_NS;
+                alive += cs[i].alive && cs[i].attached_ns != 0;
         if (alive >= want)
             break;
         if (g_atomic_int_get(&self->unlocked)) {

@@ -87,7 +87,8 @@ ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consu
     for (int i = 0; i < ZR_HIST; i++)
         atomic_store_explicit(&e->latency[i], 0, memory_order_relaxed);
     atomic_store_explicit(&e->pid, (int32_t)getpid(), memory_order_relaxed);
-    atomic_store_explicit(&e->attached_ns, now_ns(), memory_order_relaxed);
+    /* attached_ns stays 0 until the start point is fixed (below). */
+    atomic_store_explicit(&e->attached_ns, 0, memory_order_relaxed);
     /* Acquire: pairs with publish's release store of head (a cursor we
      * store is a frame that exists). */
     uint64_t h0 = atomic_load_explicit(&ctl->head, memory_order_acquire);
@@ -112,6 +113,12 @@ ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consu
     /* Release: pairs with the producer's acquire load of cursor. */
     atomic_store_explicit(&e->cursor, h1, memory_order_release);
     c->cursor = (mode == ZINC_LATEST && h1 > 0) ? h1 - 1 : h1;
+    /* Release, after the start point: pairs with the acquire load in
+     * zinc_ring_stats_read. A producer that sees attached_ns != 0 sees our
+     * cursor, so every frame it publishes after that is one we will get
+     * (EVERY, LOSSY): "attached" as tools and --wait-consumers count it. */
+    uint64_t at = now_ns();
+    atomic_store_explicit(&e->attached_ns, at ? at : 1, memory_order_release);
 
     /* A region reference, for plain Zinc readers (a hint: the ring's own
      * removal rule rests on the tokens). A count at 0 or saturated stays. */

@@ -166,7 +166,9 @@ ZINC_API int zinc_ring_stats_read(const char *name, zinc_ring_stats *rs, zinc_co
             o->released = atomic_load_explicit(&e->released, memory_order_relaxed);
             o->dropped = atomic_load_explicit(&e->dropped, memory_order_relaxed);
             o->torn = atomic_load_explicit(&e->torn, memory_order_relaxed);
-            o->attached_ns = atomic_load_explicit(&e->attached_ns, memory_order_relaxed);
+            /* Acquire: pairs with the consumer's release store at the end
+             * of its attach (its start point is fixed before). */
+            o->attached_ns = atomic_load_explicit(&e->attached_ns, memory_order_acquire);
             for (int b = 0; b < ZINC_LAT_BUCKETS; b++)
                 o->latency[b] = atomic_load_explicit(&e->latency[b], memory_order_relaxed);
         }

@@ -882,6 +882,56 @@ static void expect_empty(zinc_consumer *c)
         zinc_consumer_release(c, &g);
 }
 
+/* A producer that waits until the stats show a consumer attached
+ * (attached_ns != 0) and then publishes: the consumer, in another process,
+ * gets that very frame. attached_ns is set only once the consumer's start
+ * point is fixed, so no frame published after it can fall before it. */
+Test(ring_api, attached_ns_set_means_next_frame_arrives)
+{
+    zinc_producer *p = mk_producer(g_name, 4, 128);
+    for (int round = 0; round < 100; round++) {
+        int pfd[2];
+        cr_assert_eq(pipe(pfd), 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(pfd[0]);
+            zinc_consumer *c = NULL;
+            zinc_frame f;
+            uint64_t seq = 0;
+            if (zinc_consumer_open(g_name, round % 2 ? ZINC_LOSSY : ZINC_EVERY, &c) == 0 &&
+                zinc_consumer_acquire(c, &f, 5000000000ll) == 0) {
+                seq = f.seq;
+                zinc_consumer_release(c, &f);
+            }
+            zinc_consumer_close(c); /* frees the entry: it gates nothing later */
+            if (write(pfd[1], &seq, sizeof(seq)) != sizeof(seq))
+                _exit(1);
+            _exit(0);
+        }
+        close(pfd[1]);
+        zinc_consumer_stats cs[ZINC_RING_DEFAULT_CONSUMERS];
+        zinc_ring_stats rs;
+        uint32_t n = 0;
+        uint64_t t0 = ru_now_ns();
+        bool attached = false;
+        while (!attached) {
+            cr_assert_eq(zinc_ring_stats_read(g_name, &rs, cs, ZINC_RING_DEFAULT_CONSUMERS, &n), 0);
+            for (uint32_t i = 0; i < n; i++)
+                attached |= cs[i].alive && cs[i].attached_ns != 0;
+            cr_assert_lt(ru_now_ns() - t0, 10000000000ull, "the consumer never attached");
+        }
+        uint64_t want = put(p, 16);
+        uint64_t got = 0;
+        cr_assert_eq(read(pfd[0], &got, sizeof(got)), (ssize_t)sizeof(got));
+        close(pfd[0]);
+        cr_assert_eq(ru_reap(pid, 10000), 0);
+        cr_assert_eq(got, want, "round %d: the consumer got frame %llu, not %llu, the first "
+                     "published after it showed as attached", round, (unsigned long long)got,
+                     (unsigned long long)want);
+    }
+    zinc_producer_close(p);
+}
+
 Test(ring_api, every_and_lossy_start_after_attach)
 {
     zinc_producer *p = mk_producer(g_name, 8, 128);

@@ -216,7 +216,12 @@ typedef struct zinc_consumer_stats {
     uint64_t released;        /* released intact */
     uint64_t dropped;
     uint64_t torn;            /* releases that returned -75 */
-    uint64_t attached_ns;     /* CLOCK_MONOTONIC at attach */
+    uint64_t attached_ns;     /* CLOCK_MONOTONIC at attach; 0 while the
+                                 consumer is still attaching. Once it is
+                                 set, every frame published afterwards
+                                 reaches the consumer (EVERY, LOSSY): wait
+                                 for it, not for `alive`, before a first
+                                 frame that must not be missed */
     uint64_t latency[ZINC_LAT_BUCKETS]; /* publish -> acquire, log2 ns (empty
                                            with ZINC_RING_NO_TIMESTAMPS) */
 } zinc_consumer_stats;
