@@ -176,6 +176,15 @@ static inline bool map_forked(const struct zr_map *m)
     return m->pid != getpid();
 }
 
+/* ---- producer.c ------------------------------------------------------------------ */
+
+/* Size, map, reserve and fill a ring in the object open on p->m.fd (its
+ * producer token taken) and make p its producer. The caller releases the
+ * map on failure. */
+ZINC_HIDDEN int zinc__producer_init(struct zinc_producer *p, const char *name,
+                                    const zinc_ring_config *cfg, struct zr_geom g,
+                                    uint64_t total);
+
 /* ---- ring-table.c ---------------------------------------------------------------- */
 
 /* Is any consumer entry other than `except` (-1: none) held by a live
