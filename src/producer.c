@@ -43,6 +43,14 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
         goto fail_free;
     }
 
+    if (cfg->flags & ZINC_RING_ANONYMOUS) {
+        r = zinc__anon_create(p, name, cfg, g, total); /* nothing in /dev/shm */
+        if (r < 0)
+            goto fail_free;
+        *out = p;
+        return ZINC_OK;
+    }
+
     /* A ring whose producer is gone (closed, dead, died creating) is retired
      * and replaced; a live one is -17 (zinc__ring_judge). */
     struct stat st;
@@ -86,7 +94,8 @@ fail_free:
 }
 
 /* Size, map, reserve and fill a ring in the object open on p->m.fd (whose
- * producer token is taken), then make p its producer. On failure the
+ * producer token is taken), then make p its producer: one path for rings
+ * in /dev/shm and sealed anonymous rings (src/ring-anon.c). On failure the
  * caller releases the map. */
 int zinc__producer_init(struct zinc_producer *p, const char *name, const zinc_ring_config *cfg,
                         struct zr_geom g, uint64_t total)
@@ -488,10 +497,12 @@ ZINC_API void zinc_producer_close(zinc_producer *p)
     struct zr_ctl *ctl = m->ctl;
     if (map_forked(m)) {
         /* A child's copy of its parent's handle: the ring is the parent's. */
+        zinc__listener_stop(p);
         zinc__map_release(m);
         free(p);
         return;
     }
+    zinc__listener_stop(p); /* no new consumer from here on */
     if (p->claimed)
         zinc_producer_abort(p, NULL);
     /* seq_cst: after every publish (so a consumer that sees CLOSED sees the
@@ -504,7 +515,7 @@ ZINC_API void zinc_producer_close(zinc_producer *p)
      * readers; the ring's own removal rule rests on the tokens. */
     zinc__region_owner_close(m->hdr);
     (void)zinc__region_unref(m->hdr);
-    if (!zinc__table_any_live(m, -1))
+    if (!map_anonymous(m) && !zinc__table_any_live(m, -1))
         zinc__unlink_if_same(m->obj, m->dev, m->ino);
     zinc__map_release(m);
     free(p);
