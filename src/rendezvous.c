@@ -65,8 +65,8 @@ struct zr_listener {
     int ring_fd;         /* the producer's memfd: valid until the thread is joined */
     struct rdv_reply hello; /* the answer, filled once at listen */
     char address[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+    char target[PATH_MAX]; /* the address with an absolute path (the cwd may change) */
     char entry[PATH_MAX];  /* registry entry, "" if none */
-    char target[PATH_MAX]; /* what it points at (an absolute path or @name) */
 };
 
 /* ---- the uid policy ------------------------------------------------------- */
@@ -147,15 +147,8 @@ static void registry_add(struct zr_listener *l)
     if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
         (st.st_mode & 022))
         return;
-    if (l->is_path && l->address[0] != '/') {
-        char cwd[PATH_MAX];
-        if (!getcwd(cwd, sizeof(cwd)) ||
-            snprintf(l->target, sizeof(l->target), "%s/%s", cwd, l->address) >=
-                (int)sizeof(l->target))
-            return;
-    } else {
-        snprintf(l->target, sizeof(l->target), "%s", l->address);
-    }
+    if (l->is_path && l->target[0] != '/')
+        return; /* no absolute path to point at */
     /* One entry per address, named by its hash: a replacement producer on
      * the same address takes over the entry of a dead one. */
     unsigned long long h = (unsigned long long)zinc__fnv1a64(l->target, strlen(l->target));
@@ -206,7 +199,7 @@ static bool address_live(const struct sockaddr_un *sa, socklen_t len)
  * the inode checks still narrow the race to a few instructions). */
 static int dir_lock(const char *path, const char *label)
 {
-    char dir[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+    char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s", path);
     char *slash = strrchr(dir, '/');
     if (!slash)
@@ -251,7 +244,7 @@ static int bind_errno(int e, const char *address)
 /* bind + listen; a path whose socket is dead is replaced. */
 static int bind_listen(struct zr_listener *l)
 {
-    const char *path = l->address;
+    const char *path = l->target;
     for (int round = 0; round < 3; round++) {
         if (bind(l->sock, (struct sockaddr *)&l->sa, l->salen) == 0) {
             struct stat st;
@@ -372,10 +365,10 @@ static void unlink_path(struct zr_listener *l)
 {
     if (!l->is_path || !l->ino)
         return;
-    int dfd = dir_lock(l->address, l->address);
+    int dfd = dir_lock(l->target, l->address);
     struct stat st;
-    if (lstat(l->address, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
-        (void)unlink(l->address);
+    if (lstat(l->target, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
+        (void)unlink(l->target);
     if (dfd >= 0)
         close(dfd);
 }
@@ -407,6 +400,12 @@ ZINC_API int zinc_producer_listen(zinc_producer *p, const char *address)
     }
     snprintf(l->address, sizeof(l->address), "%s", address);
     l->is_path = address[0] != '@';
+    char cwd[PATH_MAX];
+    int n = -1;
+    if (l->is_path && address[0] != '/' && getcwd(cwd, sizeof(cwd)))
+        n = snprintf(l->target, sizeof(l->target), "%s/%s", cwd, address);
+    if (n < 0 || (size_t)n >= sizeof(l->target))
+        snprintf(l->target, sizeof(l->target), "%s", address);
     l->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     l->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (l->sock < 0 || l->wake < 0) {
@@ -420,7 +419,7 @@ ZINC_API int zinc_producer_listen(zinc_producer *p, const char *address)
      * umask): 0600, as a ring in /dev/shm. The peer check is the authority;
      * the mode keeps other users from even connecting. */
     (void)fchmod(l->sock, 0600);
-    int dfd = l->is_path ? dir_lock(address, address) : -1;
+    int dfd = l->is_path ? dir_lock(l->target, address) : -1;
     if (dfd == ZINC_EAGAIN) {
         listener_free(l);
         return ZINC_EAGAIN;
