@@ -1085,6 +1085,17 @@ static void compute_ratios(void)
     ratio("1080p one-line interval, +15 idle LOSSY consumers / none",
           ivl("throughput", "zinc", "one-line +15 idle lossy", SZ_1080P),
           ivl("throughput", "zinc", "one-line", SZ_1080P), 0, 0);
+    /* A sealed anonymous ring against the /dev/shm ring (same figures
+     * expected: the same mapping, only reached another way). */
+    ratio("(anonymous) 64 B spin latency / /dev/shm ring",
+          med("latency", "zinc", "spin anonymous", 64), z64, 0, 0);
+    ratio("(anonymous) 64 B sleeping wake-up / /dev/shm ring",
+          med("latency", "zinc", "sleep anonymous", 64), zs, 0, 0);
+    ratio("(anonymous) 1080p spin latency / /dev/shm ring",
+          med("latency", "zinc", "spin anonymous", SZ_1080P),
+          med("latency", "zinc", "spin", SZ_1080P), 0, 0);
+    ratio("(anonymous) 1080p throughput / /dev/shm ring",
+          gbps_run("throughput", "zinc", "write-all/read-all anonymous", SZ_1080P), z, 0, 0);
 }
 
 static void write_outputs(const char *started)
@@ -1338,6 +1349,10 @@ int main(int argc, char **argv)
         /* ... and without any clock read (the ring option). */
         lat_ring_flags = ZINC_RING_NO_TIMESTAMPS;
         bench_latency(&zb_tx_zinc, 64, 0, 0, "spin no-timestamps");
+        /* A sealed anonymous ring (a memfd reached over a socket): the same
+         * hand-over, next to the /dev/shm ring's row. */
+        lat_ring_flags = ZINC_RING_ANONYMOUS;
+        bench_latency(&zb_tx_zinc, 64, 0, 0, "spin anonymous");
         lat_ring_flags = 0;
         printf("64 B, sleeping consumers, with the futex references:\n");
         bench_ref_latency("reference", "futex", "round-trip/2", ref_fx_prod, ref_fx_cons, ref_s, 1, 0);
@@ -1349,6 +1364,9 @@ int main(int argc, char **argv)
             if (t->sleep_ok)
                 bench_latency(t, 64, 1, gap, "sleep");
         }
+        lat_ring_flags = ZINC_RING_ANONYMOUS;
+        bench_latency(&zb_tx_zinc, 64, 1, gap, "sleep anonymous");
+        lat_ring_flags = 0;
 
         static const uint64_t lat_sizes[] = { 4096, 1u << 20, SZ_1080P };
         printf("one-way latency, larger frames:\n");
@@ -1361,6 +1379,9 @@ int main(int argc, char **argv)
                     bench_latency(t, lat_sizes[s], 1, gap, "sleep");
             }
         }
+        lat_ring_flags = ZINC_RING_ANONYMOUS;
+        bench_latency(&zb_tx_zinc, SZ_1080P, 0, 0, "spin anonymous");
+        lat_ring_flags = 0;
 
         printf("single-thread bandwidth (CPU 0):\n");
         bench_bandwidth();
@@ -1371,6 +1392,7 @@ int main(int argc, char **argv)
                 bench_tp(txs[round_no % 2 ? k : ntx - 1 - k], tp_sizes[s], 1, 0, 0,
                          "write-all/read-all");
         bench_tp(&zb_tx_zinc, SZ_1080P, 1, 1, 0, "write-all/read-all sleep");
+        bench_tp(&zb_tx_zinc, SZ_1080P, 1, 0, ZINC_RING_ANONYMOUS, "write-all/read-all anonymous");
         printf("per-frame cost (one cache line written and read per 1080p frame):\n");
         for (int k = 0; k < ntx; k++) {
             const struct zb_transport *t = txs[round_no % 2 ? k : ntx - 1 - k];
