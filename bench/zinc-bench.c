@@ -526,6 +526,30 @@ static struct result *bench_tp(const struct zb_transport *t, uint64_t size, int 
     return r;
 }
 
+/* The /dev/shm ring's run and a sealed anonymous ring's (ZINC_RING_ANONYMOUS,
+ * reached over a socket) back to back, first one then the other in odd
+ * rounds, the other way round in even ones, so that neither always runs
+ * second (warmer caches, a settled clock). */
+static void lat_pair(uint64_t size, int sleep, uint64_t gap, const char *variant,
+                     const char *anon_variant)
+{
+    for (int i = 0; i < 2; i++) {
+        int anon = (round_no % 2) ? i : !i;
+        lat_ring_flags = anon ? ZINC_RING_ANONYMOUS : 0;
+        bench_latency(&zb_tx_zinc, size, sleep, gap, anon ? anon_variant : variant);
+    }
+    lat_ring_flags = 0;
+}
+
+static void tp_pair(uint64_t size, const char *variant, const char *anon_variant)
+{
+    for (int i = 0; i < 2; i++) {
+        int anon = (round_no % 2) ? i : !i;
+        bench_tp(&zb_tx_zinc, size, 1, 0, anon ? ZINC_RING_ANONYMOUS : 0,
+                 anon ? anon_variant : variant);
+    }
+}
+
 /* Several sleeping zinc consumers of mixed modes on CPU 1. */
 static void bench_mixed(uint64_t size, uint64_t gap)
 {
@@ -1336,7 +1360,9 @@ int main(int argc, char **argv)
          * so none always runs first after the same neighbour. */
         for (int k = 0; k < ntx; k++) {
             const struct zb_transport *t = txs[round_no % 2 ? k : ntx - 1 - k];
-            if (t->spin_ok)
+            if (t == &zb_tx_zinc)
+                lat_pair(64, 0, 0, "spin", "spin anonymous");
+            else if (t->spin_ok)
                 bench_latency(t, 64, 0, 0, "spin");
         }
         bench_latency(&zb_tx_zinc, 64, 1, 0, "block");
@@ -1349,10 +1375,6 @@ int main(int argc, char **argv)
         /* ... and without any clock read (the ring option). */
         lat_ring_flags = ZINC_RING_NO_TIMESTAMPS;
         bench_latency(&zb_tx_zinc, 64, 0, 0, "spin no-timestamps");
-        /* A sealed anonymous ring (a memfd reached over a socket): the same
-         * hand-over, next to the /dev/shm ring's row. */
-        lat_ring_flags = ZINC_RING_ANONYMOUS;
-        bench_latency(&zb_tx_zinc, 64, 0, 0, "spin anonymous");
         lat_ring_flags = 0;
         printf("64 B, sleeping consumers, with the futex references:\n");
         bench_ref_latency("reference", "futex", "round-trip/2", ref_fx_prod, ref_fx_cons, ref_s, 1, 0);
@@ -1361,38 +1383,39 @@ int main(int argc, char **argv)
         bench_ref_latency("reference", "futex", "one-way", ref_ow_prod, ref_ow_cons, ref_s, 1, gap);
         for (int k = 0; k < ntx; k++) {
             const struct zb_transport *t = txs[round_no % 2 ? k : ntx - 1 - k];
-            if (t->sleep_ok)
+            if (t == &zb_tx_zinc)
+                lat_pair(64, 1, gap, "sleep", "sleep anonymous");
+            else if (t->sleep_ok)
                 bench_latency(t, 64, 1, gap, "sleep");
         }
-        lat_ring_flags = ZINC_RING_ANONYMOUS;
-        bench_latency(&zb_tx_zinc, 64, 1, gap, "sleep anonymous");
-        lat_ring_flags = 0;
 
         static const uint64_t lat_sizes[] = { 4096, 1u << 20, SZ_1080P };
         printf("one-way latency, larger frames:\n");
         for (size_t s = 0; s < sizeof(lat_sizes) / sizeof(lat_sizes[0]); s++) {
             for (int k = 0; k < ntx; k++) {
                 const struct zb_transport *t = txs[round_no % 2 ? k : ntx - 1 - k];
-                if (t->spin_ok)
+                if (t == &zb_tx_zinc && lat_sizes[s] == SZ_1080P)
+                    lat_pair(SZ_1080P, 0, 0, "spin", "spin anonymous");
+                else if (t->spin_ok)
                     bench_latency(t, lat_sizes[s], 0, 0, "spin");
                 if (t->sleep_ok)
                     bench_latency(t, lat_sizes[s], 1, gap, "sleep");
             }
         }
-        lat_ring_flags = ZINC_RING_ANONYMOUS;
-        bench_latency(&zb_tx_zinc, SZ_1080P, 0, 0, "spin anonymous");
-        lat_ring_flags = 0;
 
         printf("single-thread bandwidth (CPU 0):\n");
         bench_bandwidth();
         printf("throughput (producer CPU 0, consumer CPU 1, 4 slots / queue 4):\n");
         static const uint64_t tp_sizes[] = { SZ_1080P, SZ_4K, SZ_CLOUD };
         for (size_t s = 0; s < sizeof(tp_sizes) / sizeof(tp_sizes[0]); s++)
-            for (int k = 0; k < ntx; k++)
-                bench_tp(txs[round_no % 2 ? k : ntx - 1 - k], tp_sizes[s], 1, 0, 0,
-                         "write-all/read-all");
+            for (int k = 0; k < ntx; k++) {
+                const struct zb_transport *t = txs[round_no % 2 ? k : ntx - 1 - k];
+                if (t == &zb_tx_zinc && tp_sizes[s] == SZ_1080P)
+                    tp_pair(SZ_1080P, "write-all/read-all", "write-all/read-all anonymous");
+                else
+                    bench_tp(t, tp_sizes[s], 1, 0, 0, "write-all/read-all");
+            }
         bench_tp(&zb_tx_zinc, SZ_1080P, 1, 1, 0, "write-all/read-all sleep");
-        bench_tp(&zb_tx_zinc, SZ_1080P, 1, 0, ZINC_RING_ANONYMOUS, "write-all/read-all anonymous");
         printf("per-frame cost (one cache line written and read per 1080p frame):\n");
         for (int k = 0; k < ntx; k++) {
             const struct zb_transport *t = txs[round_no % 2 ? k : ntx - 1 - k];
