@@ -252,9 +252,12 @@ static int bind_listen(struct zr_listener *l)
                 l->dev = st.st_dev;
                 l->ino = st.st_ino;
             }
-            if (listen(l->sock, RDV_BACKLOG) < 0)
-                return zinc__fail(-errno, "listen '%s': %s", path, strerror(errno));
-            return ZINC_OK;
+            if (listen(l->sock, RDV_BACKLOG) == 0)
+                return ZINC_OK;
+            int e = errno;
+            if (l->ino) /* ours, and we hold the directory's lock */
+                (void)unlink(path);
+            return zinc__fail(-e, "listen '%s': %s", path, strerror(e));
         }
         int e = errno;
         if (e != EADDRINUSE || !l->is_path)
@@ -328,8 +331,11 @@ static void *listener_main(void *arg)
             continue;
         if (pf[1].revents)
             break;
-        if (!(pf[0].revents & POLLIN))
+        if (!(pf[0].revents & POLLIN)) {
+            if (pf[0].revents) /* an error on the socket: never spin on it */
+                (void)poll(&pf[1], 1, 10);
             continue;
+        }
         int c = accept4(l->sock, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (c < 0) {
             /* Out of descriptors or memory: the connection stays queued;
