@@ -186,7 +186,8 @@ ZINC_API int zinc_producer_listen(zinc_producer *p, const char *address);
 /* A new descriptor of the anonymous ring (O_RDWR, close-on-exec, an open
  * file description of its own), for the application to pass on (fork,
  * SCM_RIGHTS, systemd): one per consumer. The caller closes it. Returns
- * the fd, -22 (not anonymous), or -errno (/proc is needed). */
+ * the fd, -22 (not anonymous), or -errno (/proc is needed).
+ * Thread-safety: as the other producer calls. */
 ZINC_API int zinc_producer_fd(zinc_producer *p);
 
 /* Connect to the producer listening on `address`, check it (its uid is
@@ -195,28 +196,30 @@ ZINC_API int zinc_producer_fd(zinc_producer *p);
  * refused), -11 the listener's backlog is full (retry), -110 the listener
  * did not answer within 2 s, -74 not a zinc listener or the descriptor is
  * not a sealed ring, and the codes of zinc_consumer_open. Every wait is
- * bounded (2 s). */
+ * bounded (2 s). Thread-safety: any thread. */
 ZINC_API int zinc_consumer_connect(const char *address, zinc_delivery mode,
                                    zinc_consumer **out);
 
 /* Attach to the anonymous ring open on `fd` (borrowed: the caller may
  * close it afterwards). The descriptor must be sealed as above (-74
- * otherwise). The consumer takes an open file description of its own
- * through /proc/self/fd; without /proc, give each consumer its own
- * descriptor from zinc_producer_fd (liveness tokens are per description).
- * Codes as zinc_consumer_open. */
+ * otherwise); no uid is checked (whoever handed it over vouched for it).
+ * The consumer takes an open file description of its own through
+ * /proc/self/fd; without /proc, give each consumer its own descriptor
+ * from zinc_producer_fd (liveness tokens are per description). Codes as
+ * zinc_consumer_open, -22 for a bad descriptor. Thread-safety: any thread. */
 ZINC_API int zinc_consumer_open_fd(int fd, zinc_delivery mode, zinc_consumer **out);
 
 /* The checked descriptor a listener serves (as zinc_consumer_connect,
  * without attaching): for statistics (zinc_ring_stats_read_fd,
  * zinc_inspect_fd) or to hand to a sandboxed consumer. Returns the fd
- * (the caller closes it) or the codes of zinc_consumer_connect. */
+ * (the caller closes it) or the codes of zinc_consumer_connect.
+ * Thread-safety: any thread. */
 ZINC_API int zinc_ring_connect(const char *address);
 
 /* Where listening producers register their addresses for `zinc ls`:
  * $ZINC_RUNTIME_DIR, else $XDG_RUNTIME_DIR/zinc, else /tmp/zinc-<euid>.
  * Each entry is a symbolic link whose target is an address. 0, or -22 if
- * `buf` is too small. */
+ * `buf` is too small. Thread-safety: any thread (reads the environment). */
 ZINC_API int zinc_socket_registry(char *buf, size_t len);
 
 /* ---- Consumer -------------------------------------------------------------- */
@@ -334,7 +337,8 @@ ZINC_API int zinc_ring_stats_read(const char *name, zinc_ring_stats *rs,
                                   zinc_consumer_stats *cs, uint32_t cap, uint32_t *n_out);
 
 /* zinc_ring_stats_read for the anonymous ring open on `fd` (a sealed
- * memfd, -74 otherwise; e.g. from zinc_ring_connect). */
+ * memfd, -74 otherwise; e.g. from zinc_ring_connect). Thread-safety: any
+ * thread. */
 ZINC_API int zinc_ring_stats_read_fd(int fd, zinc_ring_stats *rs, zinc_consumer_stats *cs,
                                      uint32_t cap, uint32_t *n_out);
 
