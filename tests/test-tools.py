@@ -617,8 +617,8 @@ def anon_env(tmp_path, monkeypatch):
     return tmp_path, reg
 
 
-def start_anon_camera(sock, procs, *extra):
-    p = subprocess.Popen([example("camera"), "--name", "anoncam", "--socket", sock, *extra],
+def start_anon_camera(sock, procs, *extra, name="anoncam"):
+    p = subprocess.Popen([example("camera"), "--name", name, "--socket", sock, *extra],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     procs.append(p)
@@ -632,15 +632,16 @@ def test_anonymous_camera_infer_ls_stat(request, cleanup, anon_env):
     _, procs = cleanup
     tmp, reg = anon_env
     sock = f"@zt{os.getpid()}-{request.node.name[:30]}"
-    before = set(os.listdir("/dev/shm"))
+    name = uname(request)  # labels the anonymous ring: never a name in /dev/shm
     cam = start_anon_camera(sock, procs, "--size", "64x48", "--fps", "0",
-                            "--frames", str(FRAMES), "--wait-consumers", "1", "--hold")
+                            "--frames", str(FRAMES), "--wait-consumers", "1", "--hold",
+                            name=name)
     inf = subprocess.Popen([example("infer"), "--socket", sock, "--mode", "every", "--json",
                             "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True)
     procs.append(inf)
     wait_line(cam, "done, holding")
-    assert set(os.listdir("/dev/shm")) <= before, "an anonymous ring put something in /dev/shm"
+    assert not shm_exists(name), "an anonymous ring has a name in /dev/shm"
     (entry,) = [r for r in zinc_json("ls", "--json")["regions"] if r["name"] == sock]
     assert entry["anonymous"] is True and entry["kind"] == "ring"
     assert entry["owner_alive"] is True and entry["head"] == FRAMES
