@@ -432,8 +432,8 @@ static void kill_all(void)
             while (d && (de = readdir(d))) {
                 char p[400];
                 snprintf(p, sizeof(p), "%s/%s", reg, de->d_name);
-                if (de->d_name[0] != '.')
-                    unlink(p);
+                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+                    unlink(p); /* entries, and a killed producer's temporary link */
             }
             if (d)
                 closedir(d);

@@ -2,9 +2,11 @@
 /* zinc gc [PATTERN...]: remove every name whose owner is gone. */
 #include "zinc-tool.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char usage_gc[] =
@@ -42,6 +44,24 @@ static void gc_row(struct gc *g, const char *name, const char *kind, const char 
  * kernel frees the memfd with its last descriptor). */
 static void gc_registry(struct gc *g, char **pat, int npat)
 {
+    /* A producer killed between writing its entry's temporary link and
+     * renaming it leaves ".<hash>.<pid>": gone after a minute, whoever made
+     * it (a live producer renames its own within microseconds). */
+    char dir[400];
+    DIR *d = zinc_socket_registry(dir, sizeof(dir)) == 0 ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char path[512];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%.100s", dir, e->d_name);
+        if (e->d_name[0] != '.' || !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+            lstat(path, &st) != 0 || !S_ISLNK(st.st_mode) || time(NULL) - st.st_mtime < 60)
+            continue;
+        if (!g->dry_run)
+            (void)unlink(path);
+    }
+    if (d)
+        closedir(d);
     struct reg_entry *reg;
     size_t n;
     if (list_registry(pat, npat, &reg, &n) != 0)
