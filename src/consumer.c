@@ -19,6 +19,13 @@
 
 ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consumer **out)
 {
+    return zinc__consumer_attach(name, -1, mode, out);
+}
+
+/* Attach to ring `name` in /dev/shm (fd < 0), or to the sealed anonymous
+ * ring open on `fd` (src/ring-anon.c; `name` labels it in messages). */
+int zinc__consumer_attach(const char *name, int fd, zinc_delivery mode, zinc_consumer **out)
+{
     if (out)
         *out = NULL;
     zinc__clear_error();
@@ -31,7 +38,8 @@ ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consu
     if (!c)
         return zinc__fail(-ENOMEM, "consumer_open: out of memory");
     struct zr_map *m = &c->m;
-    int r = zinc__map_open(name, m, PROT_READ | PROT_WRITE, "consumer_open");
+    int r = fd < 0 ? zinc__map_open(name, m, PROT_READ | PROT_WRITE, "consumer_open")
+                   : zinc__anon_map(m, fd, name, PROT_READ | PROT_WRITE);
     if (r < 0)
         goto fail;
     struct zr_ctl *ctl = m->ctl;
@@ -534,7 +542,8 @@ ZINC_API int zinc_consumer_config(const zinc_consumer *c, zinc_ring_config *cfg)
     cfg->max_consumers = c->m.g.max_consumers;
     cfg->slot_size = c->m.g.slot_size;
     cfg->flags = c->m.ctl->flags &
-                 (ZINC_RING_PREFAULT | ZINC_RING_HUGEPAGES | ZINC_RING_NO_TIMESTAMPS);
+                 (ZINC_RING_PREFAULT | ZINC_RING_HUGEPAGES | ZINC_RING_NO_TIMESTAMPS |
+                  ZINC_RING_ANONYMOUS);
     cfg->spin_ns = c->spin_ns;
     cfg->demote_after_ns = c->m.ctl->demote_after_ns;
     return ZINC_OK;
@@ -583,7 +592,8 @@ ZINC_API void zinc_consumer_close(zinc_consumer *c)
     zinc__token_drop(m->fd, ZR_TOKEN_CONSUMER(c->idx));
     if (c->region_ref)
         (void)zinc__region_unref(m->hdr);
-    if (producer_gone(c, true) && !zinc__table_any_live(m, (int32_t)c->idx))
+    if (!map_anonymous(m) && producer_gone(c, true) &&
+        !zinc__table_any_live(m, (int32_t)c->idx))
         zinc__unlink_if_same(m->obj, m->dev, m->ino);
     zinc__map_release(m);
     free(c);

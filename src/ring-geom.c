@@ -70,7 +70,8 @@ int zinc__ring_config_check(const char *name, const zinc_ring_config *cfg, struc
     for (size_t i = 0; i < sizeof(cfg->reserved) / sizeof(cfg->reserved[0]); i++)
         if (cfg->reserved[i])
             return zinc__fail(ZINC_EINVAL, "ring '%s': config.reserved must be zero", name);
-    if (cfg->flags & ~(ZINC_RING_PREFAULT | ZINC_RING_HUGEPAGES | ZINC_RING_NO_TIMESTAMPS))
+    if (cfg->flags & ~(ZINC_RING_PREFAULT | ZINC_RING_HUGEPAGES | ZINC_RING_NO_TIMESTAMPS |
+                       ZINC_RING_ANONYMOUS))
         return zinc__fail(ZINC_EINVAL, "ring '%s': unknown config flags 0x%x", name, cfg->flags);
     uint32_t mc = cfg->max_consumers ? cfg->max_consumers : ZINC_RING_DEFAULT_CONSUMERS;
     if (zinc__ring_geom(cfg->slot_count, mc, cfg->slot_size, g) < 0)

@@ -12,6 +12,10 @@
  *   consumer.c    attach, acquire, release, stream, close
  *   ring-table.c  the consumer table: liveness scans, statistics, removal
  *                 of a ring whose producer is gone
+ *   ring-anon.c   sealed anonymous rings: a memfd instead of a name, its
+ *                 seals, descriptors for consumers
+ *   rendezvous.c  the Unix-socket rendezvous: the producer's listener
+ *                 thread, connect, the address registry
  *
  * Everything read from shared memory is untrusted: geometry is copied into
  * the handle and validated once at attach and never re-read; every index is
@@ -78,6 +82,8 @@ struct zr_map {
     char name[ZINC_NAME_MAX + 1];
 };
 
+struct zr_listener; /* src/rendezvous.c */
+
 struct zinc_producer {
     struct zr_map m;
     uint64_t next_seq;      /* seq of the next claim */
@@ -94,6 +100,7 @@ struct zinc_producer {
     uint64_t blocked_since; /* ... since then, across claim calls (demotion) */
     uint64_t published, published_bytes, blocked_ns, blocked_claims, evicted, demoted, aborted;
     struct zr_clock clk;    /* publish_ns */
+    struct zr_listener *listener; /* rendezvous socket (rendezvous.c), or NULL */
 };
 
 struct zinc_consumer {
@@ -159,6 +166,9 @@ ZINC_HIDDEN void zinc__map_unshare(uint8_t *base, size_t len);
 /* The handle's token descriptor joins the fork registry: a forked child
  * closes its copy at once (handles are not inherited across fork). */
 ZINC_HIDDEN void zinc__map_register(struct zr_map *m);
+/* Any other descriptor a forked child closes at once (and its removal). */
+ZINC_HIDDEN void zinc__fork_close_add(int fd);
+ZINC_HIDDEN void zinc__fork_close_del(int fd);
 /* Unmap and close (dropping every token of this handle). */
 ZINC_HIDDEN void zinc__map_release(struct zr_map *m);
 /* Map the object open on m->fd (PROT_READ, or with PROT_WRITE) and
@@ -176,6 +186,48 @@ static inline bool map_forked(const struct zr_map *m)
     return m->pid != getpid();
 }
 
+/* Is this the handle of a sealed anonymous ring (no name in /dev/shm)? */
+static inline bool map_anonymous(const struct zr_map *m)
+{
+    return m->obj[0] == '\0';
+}
+
+/* ---- producer.c, consumer.c: the steps both kinds of ring share ---------------- */
+
+/* Size, map, reserve and fill a ring in the object open on p->m.fd (its
+ * producer token taken) and make p its producer. The caller releases the
+ * map on failure. */
+ZINC_HIDDEN int zinc__producer_init(struct zinc_producer *p, const char *name,
+                                    const zinc_ring_config *cfg, struct zr_geom g,
+                                    uint64_t total);
+/* zinc_consumer_open for ring `name` in /dev/shm (fd < 0), or for the
+ * anonymous ring open on `fd` (borrowed; `name` is its label). */
+ZINC_HIDDEN int zinc__consumer_attach(const char *name, int fd, zinc_delivery mode,
+                                      zinc_consumer **out);
+
+/* ---- ring-anon.c ------------------------------------------------------------------ */
+
+/* zinc_producer_create with ZINC_RING_ANONYMOUS: a sealed memfd. On failure
+ * everything it made is released (not p itself). */
+ZINC_HIDDEN int zinc__anon_create(struct zinc_producer *p, const char *name,
+                                  const zinc_ring_config *cfg, struct zr_geom g, uint64_t total);
+/* Is `fd` a sealed anonymous ring's memfd (regular, on shmem, sealed
+ * against shrinking, growing and further seals)? 0, or -74 with a message. */
+ZINC_HIDDEN int zinc__anon_check(int fd, const char *label);
+/* A new open file description of the object open on `fd` (through
+ * /proc/self/fd; oflags O_RDWR or O_RDONLY), so that locks taken on it are
+ * its own: >= 0 or -errno. */
+ZINC_HIDDEN int zinc__anon_reopen(int fd, int oflags);
+/* Check the memfd open on `fd` (borrowed), give m a description of its own
+ * and map it (prot as zinc__map_existing). */
+ZINC_HIDDEN int zinc__anon_map(struct zr_map *m, int fd, const char *label, int prot);
+
+/* ---- rendezvous.c ----------------------------------------------------------------- */
+
+/* Stop p's listener, if any: no new connection is served once it returns.
+ * Joins the thread; in a forked child only closes the child's copies. */
+ZINC_HIDDEN void zinc__listener_stop(struct zinc_producer *p);
+
 /* ---- ring-table.c ---------------------------------------------------------------- */
 
 /* Is any consumer entry other than `except` (-1: none) held by a live
@@ -184,6 +236,10 @@ ZINC_HIDDEN bool zinc__table_any_live(struct zr_map *m, int32_t except);
 /* Judge for zinc__shm_create: retire a ring whose producer is gone (mark it
  * closed, wake its sleepers) and answer 0; -17 when it lives. */
 ZINC_HIDDEN int zinc__ring_judge(int fd, const struct stat *st, const char *name, void *arg);
+/* The statistics of the ring mapped by m (the body of zinc_ring_stats_read
+ * and zinc_ring_stats_read_fd); releases m. */
+ZINC_HIDDEN int zinc__ring_stats_map(struct zr_map *m, zinc_ring_stats *rs,
+                                     zinc_consumer_stats *cs, uint32_t cap, uint32_t *n_out);
 
 /* ---- descriptors ---------------------------------------------------------------- */
 

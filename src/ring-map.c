@@ -172,6 +172,19 @@ void zinc__map_register(struct zr_map *m)
     m->registered = true;
 }
 
+/* Other descriptors a forked child must not keep (a producer's listening
+ * socket: a child's copy would keep accepting connections nobody answers
+ * after the parent closed). */
+void zinc__fork_close_add(int fd)
+{
+    tok_register(fd);
+}
+
+void zinc__fork_close_del(int fd)
+{
+    tok_unregister(fd);
+}
+
 int zinc__map_init(struct zr_map *m, const char *name)
 {
     memset(m, 0, sizeof(*m));

@@ -119,18 +119,24 @@ ZINC_API int zinc_ring_stats_read(const char *name, zinc_ring_stats *rs, zinc_co
         zinc__map_release(&m);
         return r;
     }
+    return zinc__ring_stats_map(&m, rs, cs, cap, n_out);
+}
+
+int zinc__ring_stats_map(struct zr_map *m, zinc_ring_stats *rs, zinc_consumer_stats *cs,
+                         uint32_t cap, uint32_t *n_out)
+{
     /* Relaxed loads throughout: a snapshot of statistics; fields may be
      * mutually a little out of date, never out of bounds. */
-    struct zr_ctl *ctl = m.ctl;
+    struct zr_ctl *ctl = m->ctl;
     memset(rs, 0, sizeof(*rs));
-    rs->generation = m.generation;
+    rs->generation = m->generation;
     rs->head = atomic_load_explicit(&ctl->head, memory_order_relaxed);
-    rs->slot_count = m.g.slot_count;
-    rs->max_consumers = m.g.max_consumers;
-    rs->slot_size = m.g.slot_size;
-    rs->ring_bytes = m.len; /* the whole object (header page + ring) */
+    rs->slot_count = m->g.slot_count;
+    rs->max_consumers = m->g.max_consumers;
+    rs->slot_size = m->g.slot_size;
+    rs->ring_bytes = m->len; /* the whole object (header page + ring) */
     rs->producer_state = atomic_load_explicit(&ctl->prod_state, memory_order_relaxed);
-    rs->producer_alive = zinc__token_held(m.fd, ZR_TOKEN_PRODUCER) > 0;
+    rs->producer_alive = zinc__token_held(m->fd, ZR_TOKEN_PRODUCER) > 0;
     rs->producer_pid = atomic_load_explicit(&ctl->prod_pid, memory_order_relaxed);
     rs->published = atomic_load_explicit(&ctl->published, memory_order_relaxed);
     rs->aborted = atomic_load_explicit(&ctl->aborted, memory_order_relaxed);
@@ -144,10 +150,10 @@ ZINC_API int zinc_ring_stats_read(const char *name, zinc_ring_stats *rs, zinc_co
     rs->flags = ctl->flags;
     rs->stream_fourcc = (uint32_t)atomic_load_explicit(&ctl->stream.w[ZD_FOURCC_FLAGS],
                                                        memory_order_relaxed);
-    uint32_t hw = table_bound(&m);
+    uint32_t hw = table_bound(m);
     uint32_t n = 0;
     for (uint32_t i = 0; i < hw; i++) {
-        struct zr_cons *e = &m.cons[i];
+        struct zr_cons *e = &m->cons[i];
         uint32_t st = atomic_load_explicit(&e->state, memory_order_relaxed);
         if (st == ZR_FREE)
             continue;
@@ -157,7 +163,7 @@ ZINC_API int zinc_ring_stats_read(const char *name, zinc_ring_stats *rs, zinc_co
             o->index = i;
             o->mode = atomic_load_explicit(&e->mode, memory_order_relaxed);
             o->pid = atomic_load_explicit(&e->pid, memory_order_relaxed);
-            o->alive = zinc__token_held(m.fd, ZR_TOKEN_CONSUMER(i)) > 0;
+            o->alive = zinc__token_held(m->fd, ZR_TOKEN_CONSUMER(i)) > 0;
             o->demoted = atomic_load_explicit(&e->demoted, memory_order_relaxed) != 0;
             o->evicted = atomic_load_explicit(&e->evicted, memory_order_relaxed) != 0;
             o->cursor = atomic_load_explicit(&e->cursor, memory_order_relaxed);
@@ -177,7 +183,7 @@ ZINC_API int zinc_ring_stats_read(const char *name, zinc_ring_stats *rs, zinc_co
     rs->consumers = n;
     if (n_out)
         *n_out = n;
-    zinc__map_release(&m);
+    zinc__map_release(m);
     return ZINC_OK;
 }
 

@@ -9,8 +9,9 @@ static const char usage_ls[] =
     "usage: zinc ls [PATTERN...] [--json]\n"
     "List every Zinc region and frame ring in /dev/shm: name, kind (region or\n"
     "ring), size, owner pid and whether it is alive, open handles (refs) and\n"
-    "attached consumers (alive/entries). PATTERNs (shell globs, e.g. 'cam*')\n"
-    "restrict the list.\n"
+    "attached consumers (alive/entries); then every sealed anonymous ring whose\n"
+    "producer listens on a socket registered for this user, by its address\n"
+    "(@name or a path). PATTERNs (shell globs, e.g. 'cam*') restrict the list.\n"
     "  --json   one JSON object: {\"regions\": [...]}\n";
 
 static void json_summary(FILE *o, const struct snapshot *s)
@@ -21,6 +22,8 @@ static void json_summary(FILE *o, const struct snapshot *s)
     fprintf(o, "{\"name\":");
     zf_json_str(o, s->name);
     fprintf(o, ",\"kind\":\"%s\"", snap_kind(s));
+    if (s->anon)
+        fputs(",\"anonymous\":true", o);
     if (s->info_rc != 0) {
         fprintf(o, ",\"error\":%d,\"message\":", s->info_rc);
         zf_json_str(o, zinc_strerror(s->info_rc));

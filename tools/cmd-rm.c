@@ -17,6 +17,13 @@ static int rm_one(const char *name, const struct opts *o, struct snapshot *s, in
                   const char **result)
 {
     *rc = 0;
+    if (is_address(name)) {
+        fprintf(stderr, "%s: '%s' is a socket address: a sealed anonymous ring has no name to "
+                "remove; it is gone once its producer and consumers close\n", prog, name);
+        *rc = ZINC_EINVAL;
+        *result = "not a name";
+        return EXIT_USAGE;
+    }
     if (check_name_arg(name) != 0) {
         *rc = ZINC_EINVAL;
         *result = "invalid name";

@@ -6,11 +6,12 @@
 #include <stdlib.h>
 
 static const char usage_stat[] =
-    "usage: zinc stat NAME [--json]\n"
+    "usage: zinc stat NAME|ADDRESS [--json]\n"
     "Show a region's header and, for a frame ring, its geometry, the producer's\n"
     "counters and every consumer's counters, lag and publish->acquire latency\n"
     "percentiles (p50/p90/p99, from the shared log2 histogram: exact to within\n"
-    "a factor of two).\n"
+    "a factor of two). An ADDRESS (@name, or a path with a '/') is the socket a\n"
+    "sealed anonymous ring's producer listens on.\n"
     "  --json   one JSON object\n";
 
 static void json_consumer(FILE *o, const zinc_consumer_stats *c)
@@ -42,6 +43,8 @@ static void stat_json(const struct snapshot *s)
     snap_owner(s, &pid, &alive);
     fprintf(o, "{\"name\":");
     zf_json_str(o, s->name);
+    if (s->anon)
+        fputs(",\"anonymous\":true", o);
     fprintf(o, ",\"kind\":\"%s\",\"region\":{\"layout\":%u,\"flags\":%u,\"file_size\":%" PRIu64
             ",\"capacity\":%" PRIu64 ",\"data_offset\":%" PRIu64 ",\"ref_count\":%u"
             ",\"owner_pid\":%d,\"owner_alive\":%s,\"notify_seq\":%u,\"created_at_ns\":%" PRIu64
@@ -95,7 +98,8 @@ static void stat_text(const struct snapshot *s)
     char when[64] = "?";
     if (localtime_r(&created, &tm))
         strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-    printf("%s: %s\n", s->name, snap_kind(s));
+    printf("%s: %s%s\n", s->name, snap_kind(s),
+           s->anon ? " (sealed anonymous ring, served on this socket)" : "");
     printf("  region   layout v%u, %s object, %s data at offset %" PRIu64 ", refs %u, "
            "flags 0x%x\n",
            in->version, human_bytes(in->file_size, b1, sizeof(b1)),
@@ -160,13 +164,17 @@ int cmd_stat(int argc, char **argv)
     int first = parse_cmd(argc, argv, "j", usage_stat, "NAME", 1, 1, &o, &ec);
     if (first < 0)
         return ec;
-    const char *name = bare_name(argv[first]);
-    if (check_name_arg(name) != 0)
+    bool addr = is_address(argv[first]);
+    const char *name = addr ? argv[first] : bare_name(argv[first]);
+    if (!addr && check_name_arg(name) != 0)
         return EXIT_USAGE;
     struct snapshot *s = malloc(sizeof(*s));
     if (!s)
         return EXIT_ERROR;
-    snap_read(name, s);
+    if (addr)
+        snap_read_address(name, s);
+    else
+        snap_read(name, s);
     int ret = EXIT_OKAY;
     if (s->info_rc != 0) {
         print_zinc_error("cannot inspect", name, s->info_rc);

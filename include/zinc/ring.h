@@ -43,6 +43,11 @@ typedef enum { ZINC_EVERY = 0, ZINC_LOSSY = 1, ZINC_LATEST = 2 } zinc_delivery;
                                       stays 0 and consumers keep no latency
                                       histogram (a hand-over ~15-20 ns
                                       shorter; docs/benchmarks.md) */
+#define ZINC_RING_ANONYMOUS  0x8u /* a sealed memfd instead of a name in
+                                      /dev/shm: nobody can shrink it, nobody
+                                      finds it by name; consumers get it through
+                                      zinc_producer_listen's socket or
+                                      zinc_producer_fd (docs/rendezvous.md) */
 
 #define ZINC_RING_MAX_SLOTS      65536u
 #define ZINC_RING_MAX_CONSUMERS  256u
@@ -148,6 +153,74 @@ ZINC_API uint64_t zinc_producer_generation(const zinc_producer *p);
 /* Mark the ring closed (consumers get -32 after draining), wake everyone,
  * remove the name once no live consumer is attached, free. NULL: no-op. */
 ZINC_API void zinc_producer_close(zinc_producer *p);
+
+/* ---- Sealed anonymous rings and the socket rendezvous ------------------------ */
+/*
+ * A ring created with ZINC_RING_ANONYMOUS lives in a memfd sealed against
+ * shrinking, growing and further seals (F_SEAL_SHRINK | F_SEAL_GROW |
+ * F_SEAL_SEAL): no holder of it, the producer included, can truncate it
+ * under a mapped reader, and nothing is in /dev/shm. Consumers receive its
+ * descriptor over a Unix socket (SCM_RIGHTS) or from the application.
+ * Everything else (modes, liveness, statistics, close) is as for a named
+ * ring. The wire protocol is in docs/rendezvous.md.
+ *
+ * Socket addresses: a file system path ("/run/cam0.sock", at most 107
+ * bytes), or "@name" for the abstract namespace (Linux; the name lives in
+ * the network namespace and vanishes with the listener).
+ *
+ * Who may connect: a peer whose effective uid is ours (SO_PEERCRED), on
+ * both sides; a path socket is also created 0600.
+ */
+
+/* Serve the ring's descriptor on `address`: a listener thread (signals
+ * blocked) accepts connections and answers each at once, until
+ * zinc_producer_close stops and joins it. A path whose socket nobody
+ * listens on any more (a dead producer's) is replaced; a live listener is
+ * -17. The address is registered for `zinc ls` (zinc_socket_registry).
+ * Returns 0, -22 (not an anonymous ring, already listening, bad address),
+ * -17, -1 (no permission on the path), or -errno.
+ * Thread-safety: as the other producer calls (one thread per handle); the
+ * listener thread touches nothing the producer's thread writes. */
+ZINC_API int zinc_producer_listen(zinc_producer *p, const char *address);
+
+/* A new descriptor of the anonymous ring (O_RDWR, close-on-exec, an open
+ * file description of its own), for the application to pass on (fork,
+ * SCM_RIGHTS, systemd): one per consumer. The caller closes it. Returns
+ * the fd, -22 (not anonymous), or -errno (/proc is needed).
+ * Thread-safety: as the other producer calls. */
+ZINC_API int zinc_producer_fd(zinc_producer *p);
+
+/* Connect to the producer listening on `address`, check it (its uid is
+ * ours, the descriptor is a sealed ring) and attach in `mode`. Returns 0,
+ * -22, -2 nobody listens there, -1 the peer is another user (either side
+ * refused), -11 the listener's backlog is full (retry), -110 the listener
+ * did not answer within 2 s, -74 not a zinc listener or the descriptor is
+ * not a sealed ring, and the codes of zinc_consumer_open. Every wait is
+ * bounded (2 s). Thread-safety: any thread. */
+ZINC_API int zinc_consumer_connect(const char *address, zinc_delivery mode,
+                                   zinc_consumer **out);
+
+/* Attach to the anonymous ring open on `fd` (borrowed: the caller may
+ * close it afterwards). The descriptor must be sealed as above (-74
+ * otherwise); no uid is checked (whoever handed it over vouched for it).
+ * The consumer takes an open file description of its own through
+ * /proc/self/fd; without /proc, give each consumer its own descriptor
+ * from zinc_producer_fd (liveness tokens are per description). Codes as
+ * zinc_consumer_open, -22 for a bad descriptor. Thread-safety: any thread. */
+ZINC_API int zinc_consumer_open_fd(int fd, zinc_delivery mode, zinc_consumer **out);
+
+/* The checked descriptor a listener serves (as zinc_consumer_connect,
+ * without attaching): for statistics (zinc_ring_stats_read_fd,
+ * zinc_inspect_fd) or to hand to a sandboxed consumer. Returns the fd
+ * (the caller closes it) or the codes of zinc_consumer_connect.
+ * Thread-safety: any thread. */
+ZINC_API int zinc_ring_connect(const char *address);
+
+/* Where listening producers register their addresses for `zinc ls`:
+ * $ZINC_RUNTIME_DIR, else $XDG_RUNTIME_DIR/zinc, else /tmp/zinc-<euid>.
+ * Each entry is a symbolic link whose target is an address. 0, or -22 if
+ * `buf` is too small. Thread-safety: any thread (reads the environment). */
+ZINC_API int zinc_socket_registry(char *buf, size_t len);
 
 /* ---- Consumer -------------------------------------------------------------- */
 
@@ -267,6 +340,12 @@ typedef struct zinc_ring_stats {
  * Returns 0, -22, -2, -1, -74. */
 ZINC_API int zinc_ring_stats_read(const char *name, zinc_ring_stats *rs,
                                   zinc_consumer_stats *cs, uint32_t cap, uint32_t *n_out);
+
+/* zinc_ring_stats_read for the anonymous ring open on `fd` (a sealed
+ * memfd, -74 otherwise; e.g. from zinc_ring_connect). Thread-safety: any
+ * thread. */
+ZINC_API int zinc_ring_stats_read_fd(int fd, zinc_ring_stats *rs, zinc_consumer_stats *cs,
+                                     uint32_t cap, uint32_t *n_out);
 
 /* Remove ring `name` if its producer is gone (closed, dead, half-made):
  * 0 removed, -17 live producer, -2 missing, -74 not a ring. */

@@ -140,6 +140,10 @@ typedef struct zinc_region_info {
  * mapping). Returns 0, -22, -2, -1, -74. Thread-safety: any thread. */
 ZINC_API int32_t zinc_inspect(const char *name, zinc_region_info *out);
 
+/* zinc_inspect for an object open on `fd` (e.g. an anonymous ring's memfd
+ * from zinc_ring_connect); read with pread. Returns 0, -22, -74. */
+ZINC_API int32_t zinc_inspect_fd(int fd, zinc_region_info *out);
+
 /* Same snapshot for an open handle. Returns 0 or -22. */
 ZINC_API int32_t zinc_region_info_get(ZincHandle h, zinc_region_info *out);
 
