@@ -1234,11 +1234,12 @@ private:
     int open_raw(cstring_ref name, Mode mode, duration wait) noexcept
     {
         using clock = std::chrono::steady_clock;
-        const clock::time_point start = clock::now();
+        const clock::time_point start = wait > duration(0) ? clock::now() : clock::time_point();
         for (;;) {
             int r = zinc_consumer_open(name.c_str(), static_cast<zinc_delivery>(mode), &c_);
             bool retry = r == ZINC_ENOENT || r == ZINC_EAGAIN || r == ZINC_EPIPE;
-            if (r == 0 || !retry || (wait != forever && clock::now() - start >= wait))
+            if (r == 0 || !retry || wait <= duration(0) ||
+                (wait != forever && clock::now() - start >= wait))
                 return detail::c_call(r);
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
