@@ -1530,6 +1530,12 @@ inline bool name_valid(cstring_ref name) noexcept
     return zinc_name_valid(name.c_str()) == 0;
 }
 
+/* The upstream Zinc C ABI version this library implements ((1 << 16) | 1). */
+inline std::uint32_t version() noexcept
+{
+    return zinc_version();
+}
+
 /* A ring's counters and its consumer entries, read without attaching. */
 struct RingStats {
     zinc_ring_stats ring{};

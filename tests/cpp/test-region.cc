@@ -61,6 +61,7 @@ TEST_F(Region, ErrorsInBothForms)
     EXPECT_FALSE(zinc::last_error().empty());
     EXPECT_FALSE(zinc::name_valid("no/slash"));
     EXPECT_TRUE(zinc::name_valid(name()));
+    EXPECT_EQ(zinc::version(), (1u << 16) | 1u);
 }
 
 TEST_F(Region, DestructorClosesAndTheNameGoes)
