@@ -49,10 +49,11 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
-#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include <time.h>
 
 #if defined(__has_include)
 #if __has_include(<version>)
@@ -1241,7 +1242,8 @@ private:
             if (r == 0 || !retry || wait <= duration(0) ||
                 (wait != forever && clock::now() - start >= wait))
                 return detail::c_call(r);
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            const timespec step = {0, 10 * 1000 * 1000}; /* 10 ms */
+            nanosleep(&step, nullptr);
         }
     }
     int acquire_raw(ReadFrame &f, std::int64_t ns) noexcept

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Misuse that must not compile. tests/cpp/compile-fail.py compiles this
- * file once per case (-DCASE=N, -Werror, as C++17 and as C++20): case 0 is
- * the control and must compile, every other case must fail with a
- * diagnostic matching its `expect:` pattern. */
+ * file once per case (-DCASE=N, -Werror, as C++17, and as C++20 for the
+ * cases marked so, or all with long tests): case 0 is the control and must
+ * compile, every other case must fail with a diagnostic matching its
+ * `expect:` pattern. */
 #include <zinc/zinc.hpp>
 
 #include <utility>
@@ -16,8 +17,9 @@ using namespace std::chrono_literals;
 void misuse(zinc::Producer &p, zinc::Consumer &c, zinc::ReadFrame &r, zinc::WriteFrame &w,
             zinc::Region &g);
 
-void misuse(zinc::Producer &p, zinc::Consumer &c, zinc::ReadFrame &r, zinc::WriteFrame &w,
-            zinc::Region &g)
+void misuse([[maybe_unused]] zinc::Producer &p, [[maybe_unused]] zinc::Consumer &c,
+            [[maybe_unused]] zinc::ReadFrame &r, [[maybe_unused]] zinc::WriteFrame &w,
+            [[maybe_unused]] zinc::Region &g)
 {
 #if CASE == 0 /* control: what is allowed compiles */
     zinc::Producer p2 = std::move(p);
@@ -54,12 +56,12 @@ void misuse(zinc::Producer &p, zinc::Consumer &c, zinc::ReadFrame &r, zinc::Writ
 #elif CASE == 9 /* expect: deleted */
     zinc::Consumer c2;
     c2 = c;
-#elif CASE == 10 /* expect: deleted */
+#elif CASE == 10 /* c++20, expect: deleted */
     for (zinc::ReadFrame f : c) /* a copy of each frame */
         (void)f;
-#elif CASE == 11 /* expect: read-only|const */
+#elif CASE == 11 /* c++20, expect: read-only|cannot assign|not assignable */
     r.data()[0] = std::byte{1};
-#elif CASE == 12 /* expect: read-only|const */
+#elif CASE == 12 /* c++20, expect: read-only|cannot assign|not assignable */
     r.view<float>()(0) = 1.0f;
 #elif CASE == 13 /* expect: nodiscard|unused.result|ignoring return value */
     c.acquire(1s);
@@ -74,7 +76,7 @@ void misuse(zinc::Producer &p, zinc::Consumer &c, zinc::ReadFrame &r, zinc::Writ
 #elif CASE == 18 /* expect: protected */
     const zinc::FrameInfo &i = r;
     zinc::ReadFrame::FrameInfo sliced = i;
-#elif CASE == 19 /* expect: element type */
+#elif CASE == 19 /* c++20, expect: element type */
     (void)r.view<bool>();
 #elif CASE == 20 /* expect: deleted */
     auto it = c.begin();
