@@ -6,7 +6,7 @@
 set -eu
 
 PKGS="meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev llvm valgrind
-libcriterion-dev libbenchmark-dev
+libcriterion-dev libbenchmark-dev libgtest-dev
 spin gnuplot-nox
 python3 python3-numpy python3-pytest
 iceoryx libiceoryx-binding-c-dev libiceoryx-posh-dev
