@@ -164,8 +164,7 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
     if (p->timestamps)
         (void)zinc__clock_now(&p->clk);
     p->demote_after_ns = cfg->demote_after_ns;
-    p->check_due = (p->timestamps ? zinc__clock_now(&p->clk)
-                                  : zinc__now_ns(CLOCK_MONOTONIC_COARSE)) + LIVENESS_PERIOD_NS;
+    zinc__producer_check_init(p);
     *out = p;
     return ZINC_OK;
 
@@ -361,14 +360,16 @@ ZINC_API int zinc_producer_claim(zinc_producer *p, zinc_frame *f, int64_t timeou
         return zinc__fail(ZINC_EINVAL, "claim: frame %llu is still claimed; publish or abort "
                           "it first", (unsigned long long)p->next_seq);
     struct zr_map *m = &p->m;
-    /* Only this producer writes CLOSED into its live ring (and a replacer
-     * only once its token is free, i.e. it is dead): another value means
-     * someone else closed it. Relaxed: no data is read on its account; the
-     * word sits on a line written only at create and close. */
-    if (unlikely(p->lost ||
-                 atomic_load_explicit(&m->ctl->prod_state, memory_order_relaxed) != ZR_OPEN))
-        return zinc__producer_check(p, 0);
     uint64_t n = p->next_seq;
+    /* Is the ring still ours (not closed by someone else, its name not
+     * taken)? Checked every LIVENESS_PERIOD_NS of publish's clock (every
+     * 64 frames without timestamps): no system call, no clock read per
+     * frame (ring-table.c). */
+    if (unlikely(p->clk.last + n >= p->check_due)) {
+        int r = zinc__producer_check(p);
+        if (r < 0)
+            return r;
+    }
     if (!gate_open(p, n, false)) {
         int r = wait_for_slot(p, n, timeout_ns);
         if (r < 0)
@@ -439,13 +440,6 @@ ZINC_API int zinc_producer_publish(zinc_producer *p, zinc_frame *f)
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&ctl->cons_waiters, memory_order_relaxed) != 0)
         zinc__futex_wake(&ctl->pub_futex); /* P3 */
-    /* Is the name still ours? A stat, at most every LIVENESS_PERIOD_NS, on
-     * the clock publish read anyway (or, without timestamps, the coarse
-     * clock at one publish in 64): no system call per frame. */
-    uint64_t t = likely(p->timestamps) ? pub
-                 : (p->published & 63) == 0 ? zinc__now_ns(CLOCK_MONOTONIC_COARSE) : 0;
-    if (unlikely(t >= p->check_due))
-        return zinc__producer_check(p, t);
     return ZINC_OK;
 }
 

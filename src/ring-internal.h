@@ -102,8 +102,12 @@ struct zinc_producer {
     uint64_t blocked_since; /* ... since then, across claim calls (demotion) */
     uint64_t published, published_bytes, blocked_ns, blocked_claims, evicted, demoted, aborted;
     struct zr_clock clk;    /* publish_ns */
-    uint64_t check_due;     /* when publish next checks that the name is still ours */
-    bool lost;              /* the ring was closed or its name taken by someone else */
+    /* Is the ring still the one consumers find? claim checks (state word,
+     * name) once clk.last + next_seq reaches check_due: publish's clock
+     * (ns) or, without timestamps, the frame count. */
+    uint64_t check_due;
+    uint64_t check_at;      /* without timestamps: the coarse clock's due time */
+    bool lost;              /* closed or replaced by someone else: for good */
 };
 
 struct zinc_consumer {
@@ -218,11 +222,16 @@ ZINC_HIDDEN bool zinc__producer_gone(struct zr_map *m);
  * mapping needed), read with pread. */
 ZINC_HIDDEN int zinc__ring_stats_map(struct zr_map *m, zinc_ring_stats *rs,
                                      zinc_consumer_stats *cs, uint32_t cap, uint32_t *n_out);
-/* The producer's check that its ring is still the one consumers find: the
- * state word is still OPEN (claim reads it every time) and, at most every
- * LIVENESS_PERIOD_NS (`now`, publish's clock), the name still refers to
- * the object. -32 with a message, for good (p->lost), otherwise 0. */
-ZINC_HIDDEN int zinc__producer_check(struct zinc_producer *p, uint64_t now);
+/* The producer's check that its ring is still the one consumers find,
+ * called by claim when p->check_due is reached, i.e. at most every
+ * LIVENESS_PERIOD_NS of publish's clock (without timestamps: every 64
+ * frames, then the coarse clock): is the state word still OPEN (only the
+ * producer closes a live ring), does the name still refer to the object?
+ * If not, -32 for good; a ring whose name was taken is marked closed too
+ * (its consumers drain it, get -32 and re-open the name). 0 otherwise. */
+ZINC_HIDDEN int zinc__producer_check(struct zinc_producer *p);
+/* The first check_due of a new producer. */
+ZINC_HIDDEN void zinc__producer_check_init(struct zinc_producer *p);
 
 /* ---- descriptors ---------------------------------------------------------------- */
 

@@ -174,18 +174,50 @@ bool zinc__producer_gone(struct zr_map *m)
     return token_wait_free(m->fd, false);
 }
 
-int zinc__producer_check(struct zinc_producer *p, uint64_t now)
+/* The key claim compares with check_due (see struct zinc_producer). */
+static uint64_t check_key(const struct zinc_producer *p)
+{
+    return p->clk.last + p->next_seq;
+}
+
+void zinc__producer_check_init(struct zinc_producer *p)
+{
+    p->check_at = zinc__now_ns(CLOCK_MONOTONIC_COARSE) + LIVENESS_PERIOD_NS;
+    p->check_due = check_key(p) + (p->timestamps ? LIVENESS_PERIOD_NS : 64);
+}
+
+int zinc__producer_check(struct zinc_producer *p)
 {
     struct zr_map *m = &p->m;
-    p->check_due = now + LIVENESS_PERIOD_NS;
-    if (!p->lost &&
-        atomic_load_explicit(&m->ctl->prod_state, memory_order_relaxed) == ZR_OPEN &&
-        zinc__name_is(m->obj, m->dev, m->ino))
-        return ZINC_OK;
-    p->lost = true;
-    return zinc__fail(ZINC_EPIPE, "ring '%s' was closed or its name removed or replaced by "
-                      "another process: consumers no longer find this ring; close this "
-                      "producer (and create the ring again)", m->name);
+    if (!p->lost) {
+        p->check_due = check_key(p) + (p->timestamps ? LIVENESS_PERIOD_NS : 64);
+        if (!p->timestamps) {
+            /* Frames counted on the hot path; the coarse clock (a few ns,
+             * no system call) read once in 64 of them. */
+            uint64_t now = zinc__now_ns(CLOCK_MONOTONIC_COARSE);
+            if (now < p->check_at)
+                return ZINC_OK;
+            p->check_at = now + LIVENESS_PERIOD_NS;
+        }
+        /* Relaxed: nothing is read on its account. */
+        bool closed = atomic_load_explicit(&m->ctl->prod_state, memory_order_relaxed) != ZR_OPEN;
+        if (!closed && zinc__name_is(m->obj, m->dev, m->ino))
+            return ZINC_OK;
+        p->lost = true;
+        p->check_due = 0; /* every claim from now on comes here */
+        if (!closed) {
+            /* Our frames reach nobody new: close the ring as close would
+             * (seq_cst store and bump, for the sleepers' W3 re-check:
+             * docs/design.md), so that our consumers drain it, get -32,
+             * and re-open the name. */
+            atomic_store_explicit(&m->ctl->prod_state, ZR_CLOSED, memory_order_seq_cst);
+            atomic_fetch_add_explicit(&m->ctl->pub_futex, 1, memory_order_seq_cst);
+            zinc__futex_wake(&m->ctl->pub_futex);
+        }
+    }
+    return zinc__fail(ZINC_EPIPE, "ring '%s' was closed by another process, or its name "
+                      "removed or taken by another ring: consumers no longer find this one; "
+                      "close this producer (and create the ring again)", m->name);
 }
 
 int zinc__ring_stats_map(struct zr_map *m, zinc_ring_stats *rs, zinc_consumer_stats *cs,
