@@ -64,21 +64,14 @@ int zinc__consumer_attach(const char *name, int fd, zinc_delivery mode, zinc_con
                        name, m->g.max_consumers);
         goto fail;
     }
-    /* The ring's mapping options apply to every attach (best effort); the
-     * advice first, so that pre-faulting maps huge pages whole. */
-#ifdef MADV_HUGEPAGE
-    if (ctl->flags & ZINC_RING_HUGEPAGES)
-        (void)madvise(m->base, m->len, MADV_HUGEPAGE);
-#endif
-#ifdef MADV_POPULATE_READ
-    if (ctl->flags & ZINC_RING_PREFAULT)
-        (void)madvise(m->base, m->len, MADV_POPULATE_READ);
-#endif
+    /* The ring's mapping options apply to every attach (best effort, and
+     * never allocating: ring-map.c). */
+    zinc__map_advise_attach(m);
     struct zr_cons *e = &m->cons[idx];
     c->e = e;
     c->idx = (uint32_t)idx;
     c->mode = mode;
-    c->spin_ns = ctl->spin_ns <= MAX_SPIN_NS ? ctl->spin_ns : MAX_SPIN_NS;
+    c->spin_ns = m->spin_ns <= MAX_SPIN_NS ? m->spin_ns : MAX_SPIN_NS;
     c->spin_cur = c->spin_ns;
     (void)zinc__clock_now(&c->clk); /* first anchor now, not at the first frame */
 
@@ -541,11 +534,12 @@ ZINC_API int zinc_consumer_config(const zinc_consumer *c, zinc_ring_config *cfg)
     cfg->slot_count = c->m.g.slot_count;
     cfg->max_consumers = c->m.g.max_consumers;
     cfg->slot_size = c->m.g.slot_size;
-    cfg->flags = c->m.ctl->flags &
-                 (ZINC_RING_PREFAULT | ZINC_RING_HUGEPAGES | ZINC_RING_NO_TIMESTAMPS |
-                  ZINC_RING_ANONYMOUS);
+    /* The copies validated at attach, not the shared words. */
+    cfg->flags = c->m.flags & (ZINC_RING_PREFAULT | ZINC_RING_HUGEPAGES |
+                               ZINC_RING_NO_TIMESTAMPS | ZINC_RING_ANONYMOUS |
+                               ZINC_RING_GROUP_ACCESS);
     cfg->spin_ns = c->spin_ns;
-    cfg->demote_after_ns = c->m.ctl->demote_after_ns;
+    cfg->demote_after_ns = c->m.demote_after_ns;
     return ZINC_OK;
 }
 
@@ -592,7 +586,10 @@ ZINC_API void zinc_consumer_close(zinc_consumer *c)
     zinc__token_drop(m->fd, ZR_TOKEN_CONSUMER(c->idx));
     if (c->region_ref)
         (void)zinc__region_unref(m->hdr);
-    if (!map_anonymous(m) && producer_gone(c, true) &&
+    /* Removing the name is decided by the producer's token alone, never
+     * by its state word (which anyone can write); an anonymous ring has no
+     * name to remove. */
+    if (!map_anonymous(m) && zinc__producer_gone(m) &&
         !zinc__table_any_live(m, (int32_t)c->idx))
         zinc__unlink_if_same(m->obj, m->dev, m->ino);
     zinc__map_release(m);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "region.h"
@@ -36,9 +37,12 @@ ZINC_API int32_t zinc_inspect(const char *name, zinc_region_info *out)
     int r = zinc__obj_name(name, obj);
     if (r < 0)
         return r;
-    int fd = shm_open(obj, O_RDONLY | O_CLOEXEC, 0);
+    /* Read-only, with pread: another user's object is reported (flagged
+     * `foreign`), a FIFO or a link at the name is refused without waiting. */
+    struct stat st;
+    int fd = zinc__shm_open_existing(obj, name, O_RDONLY, "inspect", true, &st, NULL);
     if (fd < 0)
-        return zinc__shm_errno(errno, "inspect", name);
+        return fd;
     r = inspect_fd(fd, name, out);
     close(fd);
     return r;

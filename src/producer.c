@@ -69,6 +69,8 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
                        "token: %s", name, strerror(-r));
         goto fail_unlink;
     }
+    if ((cfg->flags & ZINC_RING_GROUP_ACCESS) && (r = zinc__shm_share_group(m->fd, name)) < 0)
+        goto fail_unlink;
     /* Leave the "empty object" state at once: openers give an empty object
      * the benefit of the doubt for 2 s (its creator may not hold its token
      * yet); a sized one with a free token is a dead creator's, now. */
@@ -191,6 +193,7 @@ int zinc__producer_init(struct zinc_producer *p, const char *name, const zinc_ri
     if (p->timestamps)
         (void)zinc__clock_now(&p->clk);
     p->demote_after_ns = cfg->demote_after_ns;
+    zinc__producer_check_init(p);
     return ZINC_OK;
 }
 
@@ -378,6 +381,15 @@ ZINC_API int zinc_producer_claim(zinc_producer *p, zinc_frame *f, int64_t timeou
                           "it first", (unsigned long long)p->next_seq);
     struct zr_map *m = &p->m;
     uint64_t n = p->next_seq;
+    /* Is the ring still ours (not closed by someone else, its name not
+     * taken)? Checked every LIVENESS_PERIOD_NS of publish's clock (every
+     * 64 frames without timestamps): no system call, no clock read per
+     * frame (ring-table.c). */
+    if (unlikely(p->clk.last + n >= p->check_due)) {
+        int r = zinc__producer_check(p);
+        if (r < 0)
+            return r;
+    }
     if (!gate_open(p, n, false)) {
         int r = wait_for_slot(p, n, timeout_ns);
         if (r < 0)

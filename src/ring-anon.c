@@ -186,10 +186,10 @@ ZINC_API int zinc_ring_stats_read_fd(int fd, zinc_ring_stats *rs, zinc_consumer_
     char label[32];
     snprintf(label, sizeof(label), "fd %d", fd);
     struct zr_map m;
-    int r = zinc__anon_map(&m, fd, label, PROT_READ);
-    if (r < 0) {
-        zinc__map_release(&m);
-        return r;
-    }
-    return zinc__ring_stats_map(&m, rs, cs, cap, n_out);
+    /* prot 0: validated with pread, never mapped (as zinc_ring_stats_read). */
+    int r = zinc__anon_map(&m, fd, label, 0);
+    if (r == 0)
+        r = zinc__ring_stats_map(&m, rs, cs, cap, n_out);
+    zinc__map_release(&m);
+    return r;
 }

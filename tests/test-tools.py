@@ -105,12 +105,12 @@ sys.stdin.read()  # hold the region until our stdin closes (or we are killed)
 """
 
 
-def hold_region(name, procs):
+def hold_region(name, procs, **kw):
     """A child process that creates plain region `name` and keeps it."""
     if not LIB or not os.path.exists(LIB):
         pytest.skip("ZINC_LIB not set")
     p = subprocess.Popen([sys.executable, "-c", REGION_HOLDER, LIB, name],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, **kw)
     procs.append(p)
     assert p.stdout.readline().strip() == "ready"
     return p
@@ -222,6 +222,52 @@ def test_rm_json_reports_the_real_code(request, cleanup):
     r = zinc("rm", "--json", "--force", bad)
     assert r.returncode == 0 and json.loads(r.stdout)["results"][0]["code"] == 0
     assert not shm_exists(bad)
+
+
+# --- foreign names: another user's, or not a regular file (issue 13) -------
+
+def test_foreign_and_fifo_names_are_flagged_kept_and_never_waited_on(request, cleanup):
+    names, procs = cleanup
+    fifo, other = uname(request, "-fifo"), uname(request, "-other")
+    names += [fifo, other]
+    # Any user can plant a FIFO at a zinc name; before the fix every
+    # read-only command blocked opening it (the TIMEOUT would fire).
+    os.mkfifo("/dev/shm/zinc_" + fifo, 0o600)
+    expect = {fifo}
+    if os.geteuid() == 0:
+        # A well-formed region of another user (uid 65534) at a zinc name.
+        hold_region(other, procs, user=65534, group=65534)
+        expect.add(other)
+    pattern = uname(request, "-*")
+    r = zinc("ls", pattern)
+    assert r.returncode == 0, r.stderr
+    rows = {line.split()[0]: line.split() for line in r.stdout.splitlines()[1:]
+            if line.startswith("tt")}
+    assert set(rows) == expect, r.stdout
+    for n in expect:
+        assert "foreign" in rows[n], rows[n]
+    assert f"{len(expect)} foreign" in r.stdout, r.stdout
+    by = {e["name"]: e for e in zinc_json("ls", pattern, "--json")["regions"]}
+    assert by[fifo]["foreign"] is True and by[fifo]["file_type"] == "fifo"
+    if other in expect:
+        assert by[other]["foreign"] is True and by[other]["kind"] == "region"
+        assert by[other]["owner_uid"] == 65534
+        st = zinc_json("stat", other, "--json")
+        assert st["foreign"] is True and st["owner_uid"] == 65534
+        assert "FOREIGN" in zinc("stat", other).stdout
+    r = zinc("stat", fifo)
+    assert r.returncode != 0 and "FIFO" in r.stderr, r.stderr
+    # gc never touches them, rm wants --force.
+    gc = zinc_json("gc", pattern, "--json")
+    assert {n["name"]: n["action"] for n in gc["names"]} == {n: "kept (foreign)" for n in expect}
+    r = zinc("rm", fifo)
+    assert r.returncode == 4 and "foreign" in r.stderr, r.stderr
+    assert os.path.exists("/dev/shm/zinc_" + fifo)
+    doc = zinc_json("doctor", "--json")
+    f = [x for x in doc["findings"] if x["check"] == "foreign"]
+    assert f and f[0]["level"] == "warn", doc["findings"]
+    assert zinc("rm", "--force", fifo).returncode == 0
+    assert not os.path.exists("/dev/shm/zinc_" + fifo)
 
 
 # --- doctor -----------------------------------------------------------------

@@ -13,7 +13,8 @@ static const char usage_gc[] =
     "usage: zinc gc [PATTERN...] [--dry-run] [--json]\n"
     "Remove every Zinc name in /dev/shm whose owner is gone: rings whose\n"
     "producer closed, died or never finished creating, and plain regions whose\n"
-    "creator closed or died. Names with a live owner are never touched.\n"
+    "creator closed or died. Names with a live owner are never touched, nor\n"
+    "foreign ones (another user's, or not a regular file: zinc ls shows them).\n"
     "PATTERNs (shell globs, e.g. 'test-*') restrict it to matching names.\n"
     "Entries of the socket registry nobody listens on any more (anonymous\n"
     "rings whose producer died) are removed too.\n"
@@ -103,7 +104,9 @@ static void gc_one(const struct snapshot *s, void *ctx)
     int gone = snap_owner_gone(s), rc = 0;
     const char *action;
     bool counts = false; /* removed, or would be */
-    if (gone == 1) {
+    if (s->foreign) {
+        action = "kept (foreign)"; /* not ours to judge: its owner or root removes it */
+    } else if (gone == 1) {
         if (g->dry_run) {
             action = "would remove";
             counts = true;

@@ -52,7 +52,8 @@ static void stat_json(const struct snapshot *s)
             snap_kind(s), in->version, in->flags, in->file_size, in->capacity, in->data_offset,
             in->ref_count, in->owner_pid, in->owner_alive ? "true" : "false", in->notify_seq,
             in->created_at, in->name_hash);
-    fprintf(o, ",\"owner_pid\":%d,\"owner_alive\":%s", pid, alive ? "true" : "false");
+    fprintf(o, ",\"owner_pid\":%d,\"owner_alive\":%s,\"owner_uid\":%u,\"foreign\":%s", pid,
+            alive ? "true" : "false", in->owner_uid, s->foreign ? "true" : "false");
     if (snap_is_ring(s)) {
         const zinc_ring_stats *r = &s->rs;
         char fcc[8];
@@ -107,6 +108,9 @@ static void stat_text(const struct snapshot *s)
            in->flags);
     printf("  owner    pid %d, %s; created %s; name hash 0x%016" PRIx64 "\n", pid,
            alive ? "alive" : "gone", when, in->name_hash);
+    if (s->foreign)
+        printf("  FOREIGN  owned by uid %u, not this user: zinc refuses to attach to it "
+               "(ZINC_TRUST_UID=%u trusts it on purpose)\n", in->owner_uid, in->owner_uid);
     if (!in->is_ring) {
         printf("  notify   seq %u\n", in->notify_seq);
         return;

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *prog = "zinc";
@@ -363,11 +364,40 @@ void print_none_found(char **pat, int npat)
 
 /* ---- one name ---------------------------------------------------------------- */
 
+static const char *type_name(mode_t m)
+{
+    switch (m & S_IFMT) {
+    case S_IFREG: return "file";
+    case S_IFIFO: return "fifo";
+    case S_IFLNK: return "symlink";
+    case S_IFDIR: return "directory";
+    case S_IFSOCK: return "socket";
+    case S_IFCHR: return "char-device";
+    case S_IFBLK: return "block-device";
+    default: return "special";
+    }
+}
+
 void snap_read(const char *name, struct snapshot *s)
 {
     memset(s, 0, sizeof(*s));
     snprintf(s->name, sizeof(s->name), "%s", name);
+    char path[300];
+    struct stat st;
+    snprintf(path, sizeof(path), SHM_DIR "/" PREFIX "%s", name);
+    s->file_type = "file";
+    if (lstat(path, &st) == 0) {
+        s->have_stat = true;
+        s->uid = (uint32_t)st.st_uid;
+        s->file_type = type_name(st.st_mode);
+    }
     s->info_rc = zinc_inspect(name, &s->info);
+    /* The library's verdict when it could read the header (it knows the
+     * ZINC_TRUST_UID list); the name's owner and type otherwise. */
+    if (s->info_rc == 0)
+        s->foreign = s->info.foreign != 0;
+    else if (s->have_stat)
+        s->foreign = !S_ISREG(st.st_mode) || st.st_uid != geteuid();
     s->ring_rc = ZINC_EBADMSG;
     if (s->info_rc == 0 && s->info.is_ring) {
         s->ring_rc = zinc_ring_stats_read(name, &s->rs, s->cs, MAX_CONS, &s->ncons);
@@ -382,6 +412,7 @@ void snap_read_address(const char *address, struct snapshot *s)
     memset(s, 0, sizeof(*s));
     snprintf(s->name, sizeof(s->name), "%s", address);
     s->anon = true;
+    s->file_type = "memfd"; /* a sealed anonymous ring: no name in /dev/shm */
     s->ring_rc = ZINC_EBADMSG;
     /* The descriptor the producer's listener serves: a read-only look
      * (pread for the header, a mapping of a sealed memfd for the ring). */
@@ -472,6 +503,15 @@ uint32_t snap_alive_consumers(const struct snapshot *s)
     for (uint32_t i = 0; i < s->ncons; i++)
         n += s->cs[i].alive != 0;
     return n;
+}
+
+const char *snap_foreign_why(const struct snapshot *s, char *buf, size_t len)
+{
+    if (strcmp(s->file_type, "file") != 0)
+        snprintf(buf, len, "a %s, not a shared-memory object", s->file_type);
+    else
+        snprintf(buf, len, "owned by uid %u", s->uid);
+    return buf;
 }
 
 const char *snap_kind(const struct snapshot *s)

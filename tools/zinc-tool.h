@@ -101,6 +101,13 @@ struct snapshot {
     uint32_t ncons;
     zinc_consumer_stats cs[MAX_CONS];
     uint64_t taken_ns;         /* CLOCK_MONOTONIC */
+    /* The name itself (lstat, never opened by the tool): another user's
+     * object, or not a regular file (a FIFO, a link...), is "foreign":
+     * the library refuses to attach to it, gc and rm leave it alone. */
+    bool have_stat;
+    bool foreign;
+    uint32_t uid;              /* owner of the name */
+    const char *file_type;     /* "file", "fifo", "symlink", ... */
 };
 
 void snap_read(const char *name, struct snapshot *s);
@@ -114,6 +121,8 @@ bool snap_is_ring(const struct snapshot *s);
  * A closed producer counts as gone, as the library's stale rules say. */
 void snap_owner(const struct snapshot *s, int32_t *pid, bool *alive);
 uint32_t snap_alive_consumers(const struct snapshot *s);
+/* Why a foreign name is foreign, e.g. "owned by uid 1000", "a fifo". */
+const char *snap_foreign_why(const struct snapshot *s, char *buf, size_t len);
 /* "region", "ring", "ring?" (unreadable ring) or "invalid". */
 const char *snap_kind(const struct snapshot *s);
 /* Snapshot each zinc_* name matching the patterns (all if npat is 0), in

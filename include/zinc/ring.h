@@ -48,6 +48,11 @@ typedef enum { ZINC_EVERY = 0, ZINC_LOSSY = 1, ZINC_LATEST = 2 } zinc_delivery;
                                       finds it by name; consumers get it through
                                       zinc_producer_listen's socket or
                                       zinc_producer_fd (docs/rendezvous.md) */
+#define ZINC_RING_GROUP_ACCESS 0x10u /* create the object 0660 (group = the
+                                      creator's effective gid) instead of
+                                      0600, for consumers of other users in
+                                      that group who trust this uid
+                                      (ZINC_TRUST_UID; "Owners" in zinc.h) */
 
 #define ZINC_RING_MAX_SLOTS      65536u
 #define ZINC_RING_MAX_CONSUMERS  256u
@@ -123,20 +128,33 @@ typedef struct zinc_frame {
 /* ---- Producer -------------------------------------------------------------- */
 
 /* Create ring `name` (a region of that name). A name whose producer is gone
- * (closed, dead, or died while creating) is replaced; a live producer is -17.
+ * (closed, dead, or died while creating) is replaced; a live producer is -17
+ * (liveness is its token: a state word someone wrote CLOSED does not make
+ * it replaceable). An object of another user at the name is never judged
+ * nor replaced: -1, naming both uids ("Owners" in zinc.h).
  * Returns 0, -22 bad config, -17, -28 /dev/shm too small (sizes in
- * zinc_last_error()), -1, or -errno. Thread-safety: any thread. */
+ * zinc_last_error()), -1, -110 (the old name's removal guard stayed taken
+ * for 100 ms), or -errno. Thread-safety: any thread. */
 ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
                                   zinc_producer **out);
 
 /* Claim the next slot: fills f->data, f->size (= slot capacity), f->seq,
  * and clears the descriptor. Waits for EVERY consumers up to timeout_ns
- * (-11 at 0, -110 after). A second claim before publish/abort is -22. */
+ * (-11 at 0, -110 after). A second claim before publish/abort is -22.
+ * -32: this ring is no longer the one consumers find — another process
+ * marked it closed, or removed or replaced its name (see publish); from
+ * then on every claim is -32: close the producer and create it again. */
 ZINC_API int zinc_producer_claim(zinc_producer *p, zinc_frame *f, int64_t timeout_ns);
 
 /* Publish the claimed frame with f's descriptor (size, timestamps, tensor,
  * fourcc, flags, user). -90 if size > slot (claim stays open), -22 if the
- * tensor description does not fit in `size` or f is not the claimed frame. */
+ * tensor description does not fit in `size` or f is not the claimed frame.
+ * -32: the frame was published, but the ring's name no longer refers to it
+ * (removed or replaced by another process) or it was marked closed: nobody
+ * new will see it. Checked without a system call per frame: the state word
+ * at every claim, the name at most every 50 ms (at a publish; with
+ * ZINC_RING_NO_TIMESTAMPS at one publish in 64), so a producer learns it
+ * within 50 ms of frames. */
 ZINC_API int zinc_producer_publish(zinc_producer *p, zinc_frame *f);
 
 /* Abandon the open claim; the slot is reused by the next claim with the
@@ -224,9 +242,12 @@ ZINC_API int zinc_socket_registry(char *buf, size_t len);
 
 /* ---- Consumer -------------------------------------------------------------- */
 
-/* Attach to ring `name` in `mode`. Returns 0, -22, -2, -1, -74 not a valid
- * ring, -16 table full, -11 still being created (retry), -32 its creator
- * died before finishing. */
+/* Attach to ring `name` in `mode`. Returns 0, -22, -2, -1 (no permission,
+ * or the ring belongs to another user: "Owners" in zinc.h), -74 not a valid
+ * ring (or one that shrank while attaching), -16 table full, -11 still
+ * being created (retry), -32 its creator died before finishing. Attaching
+ * never allocates shared memory (ZINC_RING_PREFAULT pre-faults only a ring
+ * whose pages are all allocated already). */
 ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consumer **out);
 
 /* Get the next frame for this consumer's mode. 0 with *f filled; -11 nothing
@@ -331,13 +352,18 @@ typedef struct zinc_ring_stats {
     uint32_t flags;
     uint32_t stream_fourcc;
     uint64_t published_bytes; /* sum of the sizes of published frames */
-    uint64_t reserved[5];
+    uint32_t owner_uid;       /* st_uid of the object */
+    uint32_t foreign;         /* 1: owned by an untrusted uid ("Owners" in zinc.h) */
+    uint64_t reserved[4];
 } zinc_ring_stats;
 
-/* Read ring `name`'s counters without attaching (read-only mapping). Fills
+/* Read ring `name`'s counters without attaching: read with pread, never
+ * mapped, so a peer truncating the object gives -74, never a SIGBUS. Fills
  * *rs, and up to `cap` entries of `cs` (may be NULL) with the consumer
- * entries in use; *n_out (may be NULL) gets their number.
- * Returns 0, -22, -2, -1, -74. */
+ * entries in use; *n_out (may be NULL) gets their number. Another user's
+ * ring is reported with `foreign` set.
+ * Returns 0, -22, -2, -1, -74, -11 (being created), -32 (its creator died
+ * before finishing it). */
 ZINC_API int zinc_ring_stats_read(const char *name, zinc_ring_stats *rs,
                                   zinc_consumer_stats *cs, uint32_t cap, uint32_t *n_out);
 
@@ -348,7 +374,8 @@ ZINC_API int zinc_ring_stats_read_fd(int fd, zinc_ring_stats *rs, zinc_consumer_
                                      uint32_t cap, uint32_t *n_out);
 
 /* Remove ring `name` if its producer is gone (closed, dead, half-made):
- * 0 removed, -17 live producer, -2 missing, -74 not a ring. */
+ * 0 removed, -17 live producer, -2 missing, -74 not a ring, -1 another
+ * user's, -110 the removal guard stayed taken (name left in place). */
 ZINC_API int zinc_ring_remove_stale(const char *name);
 
 /* Bytes of shared memory a ring with this configuration needs (0 if the

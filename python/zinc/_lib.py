@@ -106,7 +106,9 @@ class zinc_region_info(ctypes.Structure):
         ("is_ring", c_uint32),
         ("created_at", c_uint64),
         ("name_hash", c_uint64),
-        ("reserved", c_uint64 * 4),
+        ("owner_uid", c_uint32),
+        ("foreign", c_uint32),
+        ("reserved", c_uint64 * 3),
     ]
 
 
@@ -192,7 +194,9 @@ class zinc_ring_stats(ctypes.Structure):
         ("flags", c_uint32),
         ("stream_fourcc", c_uint32),
         ("published_bytes", c_uint64),
-        ("reserved", c_uint64 * 5),
+        ("owner_uid", c_uint32),
+        ("foreign", c_uint32),
+        ("reserved", c_uint64 * 4),
     ]
 
 

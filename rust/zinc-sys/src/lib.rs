@@ -61,7 +61,9 @@ pub struct zinc_region_info {
     pub is_ring: u32,
     pub created_at: u64,
     pub name_hash: u64,
-    pub reserved: [u64; 4],
+    pub owner_uid: u32,
+    pub foreign: u32,
+    pub reserved: [u64; 3],
 }
 
 // ---- ring.h -----------------------------------------------------------------
@@ -222,7 +224,9 @@ pub struct zinc_ring_stats {
     pub flags: u32,
     pub stream_fourcc: u32,
     pub published_bytes: u64,
-    pub reserved: [u64; 5],
+    pub owner_uid: u32,
+    pub foreign: u32,
+    pub reserved: [u64; 4],
 }
 
 extern "C" {

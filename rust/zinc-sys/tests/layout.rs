@@ -44,6 +44,8 @@ fn rust_side() -> Vec<(&'static str, &'static str, usize)> {
             is_ring,
             created_at,
             name_hash,
+            owner_uid,
+            foreign,
             reserved,
         }
     );
@@ -119,6 +121,8 @@ fn rust_side() -> Vec<(&'static str, &'static str, usize)> {
             flags,
             stream_fourcc,
             published_bytes,
+            owner_uid,
+            foreign,
             reserved,
         }
     );
