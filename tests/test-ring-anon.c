@@ -1187,3 +1187,31 @@ Test(ring_anon, consumer_with_private_dev_shm)
     zinc_close(marker);
     zinc_unlink(mname);
 }
+
+/* A producer checks every 50 ms (of publish's clock, or every 64 frames
+ * without timestamps) that its ring is still the one consumers find: for a
+ * named ring by its name; an anonymous ring has none, and must not be
+ * taken for lost because of that. Publish for well past several periods. */
+Test(ring_anon, producer_check_keeps_an_anonymous_ring)
+{
+    for (int ts = 0; ts < 2; ts++) {
+        zinc_ring_config cfg = anon_cfg(4, 64);
+        if (!ts)
+            cfg.flags |= ZINC_RING_NO_TIMESTAMPS;
+        zinc_producer *p;
+        cr_assert_eq(zinc_producer_create(g_name, &cfg, &p), 0, "%s", zinc_last_error());
+        uint64_t t0 = ru_now_ns(), frames = 0;
+        while (ru_now_ns() - t0 < 200000000ull || frames < 1000) {
+            zinc_frame f;
+            int r = zinc_producer_claim(p, &f, 0);
+            cr_assert_eq(r, 0, "claim of frame %llu after %llu ms (%s): %s",
+                         (unsigned long long)frames + 1,
+                         (unsigned long long)((ru_now_ns() - t0) / 1000000),
+                         ts ? "timestamps" : "no timestamps", zinc_last_error());
+            f.size = 8;
+            cr_assert_eq(zinc_producer_publish(p, &f), 0);
+            frames++;
+        }
+        zinc_producer_close(p);
+    }
+}
