@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,6 +28,22 @@ struct zst {
     int64_t timeout;
 };
 
+/* A sealed anonymous ring (ZINC_RING_ANONYMOUS) is served on an abstract
+ * socket named after the run; its consumers connect there. */
+static void anon_address(const struct zb_job *j, char *buf, size_t len)
+{
+    snprintf(buf, len, "@zinc-bench/%s", j->name);
+}
+
+static int zinc_attach(struct zb_job *j, zinc_delivery mode, zinc_consumer **c)
+{
+    if (!(j->ring_flags & ZINC_RING_ANONYMOUS))
+        return zinc_consumer_open(j->name, mode, c);
+    char addr[128];
+    anon_address(j, addr, sizeof(addr));
+    return zinc_consumer_connect(addr, mode, c);
+}
+
 static int zinc_prod_open(struct zb_job *j, void **out)
 {
     struct zst *s = calloc(1, sizeof(*s));
@@ -40,10 +57,18 @@ static int zinc_prod_open(struct zb_job *j, void **out)
     int r = zinc_producer_create(j->name, &cfg, &s->p);
     if (r < 0)
         zb_die(j, "zinc_producer_create(%s): %s %s", j->name, zinc_strerror(r), zinc_last_error());
+    if (j->ring_flags & ZINC_RING_ANONYMOUS) {
+        char addr[128];
+        anon_address(j, addr, sizeof(addr));
+        r = zinc_producer_listen(s->p, addr);
+        if (r < 0)
+            zb_die(j, "zinc_producer_listen(%s): %s %s", addr, zinc_strerror(r),
+                   zinc_last_error());
+    }
     /* Consumers that only take a table entry: the producer's cost must
      * not grow with them. */
     for (uint32_t i = 0; i < j->idle_lossy && i < ZINC_RING_MAX_CONSUMERS; i++) {
-        r = zinc_consumer_open(j->name, ZINC_LOSSY, &s->idle[i]);
+        r = zinc_attach(j, ZINC_LOSSY, &s->idle[i]);
         if (r < 0)
             zb_die(j, "idle zinc_consumer_open: %s", zinc_strerror(r));
     }
@@ -86,7 +111,7 @@ static int zinc_cons_open(struct zb_job *j, int idx, void **out)
     struct zst *s = calloc(1, sizeof(*s));
     s->j = j;
     s->timeout = j->sleep ? -1 : 0;
-    int r = zinc_consumer_open(j->name, (zinc_delivery)j->mode[idx], &s->c);
+    int r = zinc_attach(j, (zinc_delivery)j->mode[idx], &s->c);
     if (r < 0)
         zb_die(j, "zinc_consumer_open(%s): %s %s", j->name, zinc_strerror(r), zinc_last_error());
     *out = s;

@@ -526,6 +526,30 @@ static struct result *bench_tp(const struct zb_transport *t, uint64_t size, int 
     return r;
 }
 
+/* The /dev/shm ring's run and a sealed anonymous ring's (ZINC_RING_ANONYMOUS,
+ * reached over a socket) back to back, first one then the other in odd
+ * rounds, the other way round in even ones, so that neither always runs
+ * second (warmer caches, a settled clock). */
+static void lat_pair(uint64_t size, int sleep, uint64_t gap, const char *variant,
+                     const char *anon_variant)
+{
+    for (int i = 0; i < 2; i++) {
+        int anon = (round_no % 2) ? i : !i;
+        lat_ring_flags = anon ? ZINC_RING_ANONYMOUS : 0;
+        bench_latency(&zb_tx_zinc, size, sleep, gap, anon ? anon_variant : variant);
+    }
+    lat_ring_flags = 0;
+}
+
+static void tp_pair(uint64_t size, const char *variant, const char *anon_variant)
+{
+    for (int i = 0; i < 2; i++) {
+        int anon = (round_no % 2) ? i : !i;
+        bench_tp(&zb_tx_zinc, size, 1, 0, anon ? ZINC_RING_ANONYMOUS : 0,
+                 anon ? anon_variant : variant);
+    }
+}
+
 /* Several sleeping zinc consumers of mixed modes on CPU 1. */
 static void bench_mixed(uint64_t size, uint64_t gap)
 {
@@ -1085,6 +1109,17 @@ static void compute_ratios(void)
     ratio("1080p one-line interval, +15 idle LOSSY consumers / none",
           ivl("throughput", "zinc", "one-line +15 idle lossy", SZ_1080P),
           ivl("throughput", "zinc", "one-line", SZ_1080P), 0, 0);
+    /* A sealed anonymous ring against the /dev/shm ring (same figures
+     * expected: the same mapping, only reached another way). */
+    ratio("(anonymous) 64 B spin latency / /dev/shm ring",
+          med("latency", "zinc", "spin anonymous", 64), z64, 0, 0);
+    ratio("(anonymous) 64 B sleeping wake-up / /dev/shm ring",
+          med("latency", "zinc", "sleep anonymous", 64), zs, 0, 0);
+    ratio("(anonymous) 1080p spin latency / /dev/shm ring",
+          med("latency", "zinc", "spin anonymous", SZ_1080P),
+          med("latency", "zinc", "spin", SZ_1080P), 0, 0);
+    ratio("(anonymous) 1080p throughput / /dev/shm ring",
+          gbps_run("throughput", "zinc", "write-all/read-all anonymous", SZ_1080P), z, 0, 0);
 }
 
 static void write_outputs(const char *started)
@@ -1325,7 +1360,9 @@ int main(int argc, char **argv)
          * so none always runs first after the same neighbour. */
         for (int k = 0; k < ntx; k++) {
             const struct zb_transport *t = txs[round_no % 2 ? k : ntx - 1 - k];
-            if (t->spin_ok)
+            if (t == &zb_tx_zinc)
+                lat_pair(64, 0, 0, "spin", "spin anonymous");
+            else if (t->spin_ok)
                 bench_latency(t, 64, 0, 0, "spin");
         }
         bench_latency(&zb_tx_zinc, 64, 1, 0, "block");
@@ -1346,7 +1383,9 @@ int main(int argc, char **argv)
         bench_ref_latency("reference", "futex", "one-way", ref_ow_prod, ref_ow_cons, ref_s, 1, gap);
         for (int k = 0; k < ntx; k++) {
             const struct zb_transport *t = txs[round_no % 2 ? k : ntx - 1 - k];
-            if (t->sleep_ok)
+            if (t == &zb_tx_zinc)
+                lat_pair(64, 1, gap, "sleep", "sleep anonymous");
+            else if (t->sleep_ok)
                 bench_latency(t, 64, 1, gap, "sleep");
         }
 
@@ -1355,7 +1394,9 @@ int main(int argc, char **argv)
         for (size_t s = 0; s < sizeof(lat_sizes) / sizeof(lat_sizes[0]); s++) {
             for (int k = 0; k < ntx; k++) {
                 const struct zb_transport *t = txs[round_no % 2 ? k : ntx - 1 - k];
-                if (t->spin_ok)
+                if (t == &zb_tx_zinc && lat_sizes[s] == SZ_1080P)
+                    lat_pair(SZ_1080P, 0, 0, "spin", "spin anonymous");
+                else if (t->spin_ok)
                     bench_latency(t, lat_sizes[s], 0, 0, "spin");
                 if (t->sleep_ok)
                     bench_latency(t, lat_sizes[s], 1, gap, "sleep");
@@ -1367,9 +1408,13 @@ int main(int argc, char **argv)
         printf("throughput (producer CPU 0, consumer CPU 1, 4 slots / queue 4):\n");
         static const uint64_t tp_sizes[] = { SZ_1080P, SZ_4K, SZ_CLOUD };
         for (size_t s = 0; s < sizeof(tp_sizes) / sizeof(tp_sizes[0]); s++)
-            for (int k = 0; k < ntx; k++)
-                bench_tp(txs[round_no % 2 ? k : ntx - 1 - k], tp_sizes[s], 1, 0, 0,
-                         "write-all/read-all");
+            for (int k = 0; k < ntx; k++) {
+                const struct zb_transport *t = txs[round_no % 2 ? k : ntx - 1 - k];
+                if (t == &zb_tx_zinc && tp_sizes[s] == SZ_1080P)
+                    tp_pair(SZ_1080P, "write-all/read-all", "write-all/read-all anonymous");
+                else
+                    bench_tp(t, tp_sizes[s], 1, 0, 0, "write-all/read-all");
+            }
         bench_tp(&zb_tx_zinc, SZ_1080P, 1, 1, 0, "write-all/read-all sleep");
         printf("per-frame cost (one cache line written and read per 1080p frame):\n");
         for (int k = 0; k < ntx; k++) {

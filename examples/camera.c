@@ -6,6 +6,7 @@
  * time (CLOCK_MONOTONIC) and described as an image (zinc_frame_set_image).
  *
  *   camera --name cam0 --size 1280x720 --fps 30 --seconds 10
+ *   camera --socket /run/cam0.sock    (a sealed anonymous ring; docs/rendezvous.md)
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -23,6 +24,8 @@ static const char usage[] =
     "Publish synthetic frames (colour bars, grey ramp, a moving box and the frame\n"
     "number) into a zinc frame ring, at a fixed rate, until stopped.\n"
     "  --name NAME          ring name (default cam0)\n"
+    "  --socket ADDRESS     a sealed anonymous ring instead, served on this socket\n"
+    "                       (a path, or @name in the abstract namespace)\n"
     "  --size WxH           frame size (default 1920x1080)\n"
     "  --format rgba|rgb24  pixel format (default rgba)\n"
     "  --fps F              frames per second, 0 = as fast as possible (default 30)\n"
@@ -140,13 +143,13 @@ static void draw_number(const struct canvas *cv, uint64_t value)
 
 int main(int argc, char **argv)
 {
-    const char *name = "cam0";
+    const char *name = "cam0", *sock = NULL;
     uint32_t w = 1920, h = 1080, fourcc = ZINC_FOURCC_RGBA32, chans = 4;
     double fps = 30, seconds = 0, wait_s = 10;
     uint64_t frames = 0, slots = 8, gop = 30, wait_consumers = 0;
     bool json = false, quiet = false, hold = false;
     enum { O_NAME = 256, O_SIZE, O_FORMAT, O_FPS, O_FRAMES, O_SECONDS, O_SLOTS, O_GOP,
-           O_WAITC, O_WAIT, O_HOLD, O_JSON, O_QUIET };
+           O_WAITC, O_WAIT, O_HOLD, O_JSON, O_QUIET, O_SOCKET };
     static const struct option lo[] = {
         {"name", required_argument, NULL, O_NAME}, {"size", required_argument, NULL, O_SIZE},
         {"format", required_argument, NULL, O_FORMAT}, {"fps", required_argument, NULL, O_FPS},
@@ -156,6 +159,7 @@ int main(int argc, char **argv)
         {"wait-consumers", required_argument, NULL, O_WAITC},
         {"wait", required_argument, NULL, O_WAIT}, {"hold", no_argument, NULL, O_HOLD},
         {"json", no_argument, NULL, O_JSON}, {"quiet", no_argument, NULL, O_QUIET},
+        {"socket", required_argument, NULL, O_SOCKET},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     int c;
@@ -164,6 +168,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'h': fputs(usage, stdout); return 0;
         case O_NAME: name = optarg; break;
+        case O_SOCKET: sock = optarg; break;
         case O_SIZE: bad = ex_parse_wxh(optarg, &w, &h); break;
         case O_FORMAT:
             if (!strcmp(optarg, "rgba")) {
@@ -200,15 +205,9 @@ int main(int argc, char **argv)
         .slot_size = (uint64_t)w * h * chans,
     };
     zinc_producer *p = NULL;
-    int rc = zinc_producer_create(name, &cfg, &p);
-    if (rc != 0) {
-        fprintf(stderr, "camera: cannot create ring '%s': %s (%d) %s\n", name, zinc_strerror(rc),
-                rc, zinc_last_error());
-        if (rc == ZINC_EEXIST)
-            fprintf(stderr, "camera: another producer is running on '%s' (see: zinc ls)\n",
-                    name);
+    int rc = ex_create_producer("camera", name, sock, &cfg, &p);
+    if (rc != 0)
         return 1;
-    }
 
     /* Tell consumers what is coming before the first frame. */
     zinc_frame desc;
@@ -227,11 +226,14 @@ int main(int argc, char **argv)
     }
     draw_background(&bg);
     char fcc[8];
-    fprintf(stderr, "camera: ring '%s' ready: %ux%u %s, %" PRIu64 " slots, %.3g fps\n", name, w,
-            h, zf_fourcc(fourcc, fcc), slots, fps);
+    fprintf(stderr, "camera: ring '%s' ready: %ux%u %s, %" PRIu64 " slots, %.3g fps%s%s\n", name,
+            w, h, zf_fourcc(fourcc, fcc), slots, fps, sock ? ", sealed, served on " : "",
+            sock ? sock : "");
 
     int ret = 0;
-    if (wait_consumers && ex_wait_consumers(name, (uint32_t)wait_consumers, wait_s) != 0 &&
+    if (wait_consumers &&
+        (sock ? ex_wait_consumers_p(p, (uint32_t)wait_consumers, wait_s)
+              : ex_wait_consumers(name, (uint32_t)wait_consumers, wait_s)) != 0 &&
         !ex_stop) {
         fprintf(stderr, "camera: %" PRIu64 " consumer(s) did not attach within %.3g s\n",
                 wait_consumers, wait_s);

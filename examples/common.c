@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 volatile sig_atomic_t ex_stop;
 
@@ -163,8 +164,11 @@ int ex_open_consumer(const char *prog, const char *name, zinc_delivery mode, dou
                      zinc_consumer **out)
 {
     uint64_t end = ex_now_ns() + (uint64_t)(wait_s * 1e9);
+    bool sock = name[0] == '@' || strchr(name, '/') != NULL;
     for (;;) {
-        int rc = zinc_consumer_open(name, mode, out);
+        /* A socket: -2 until the producer listens, -11 while its backlog
+         * is full. */
+        int rc = sock ? zinc_consumer_connect(name, mode, out) : zinc_consumer_open(name, mode, out);
         if (rc == 0)
             return 0;
         /* -2: the producer has not created it yet; -11: it is creating it;
@@ -176,8 +180,8 @@ int ex_open_consumer(const char *prog, const char *name, zinc_delivery mode, dou
             fprintf(stderr, "%s: cannot attach to ring '%s': %s (%d) %s\n", prog, name,
                     zinc_strerror(rc), rc, zinc_last_error());
             if (rc == ZINC_ENOENT)
-                fprintf(stderr, "%s: start the producer first (e.g. camera --name %s)\n", prog,
-                        name);
+                fprintf(stderr, "%s: start the producer first (e.g. camera %s %s)\n", prog,
+                        sock ? "--socket" : "--name", name);
             return rc == ZINC_ENOENT ? 3 : 1;
         }
         ex_sleep_ns(10 * 1000 * 1000);
@@ -224,16 +228,21 @@ uint64_t ex_frame_latency(const zinc_frame *f, uint64_t now)
     return now > ts ? now - ts : 0;
 }
 
-int ex_wait_consumers(const char *name, uint32_t n, double wait_s)
+/* Statistics of ring `name`, or of the anonymous ring open on `fd`. */
+static int wait_consumers(const char *name, int fd, uint32_t n, double wait_s)
 {
     uint64_t end = ex_now_ns() + (uint64_t)(wait_s * 1e9);
     static zinc_consumer_stats cs[ZINC_RING_MAX_CONSUMERS];
     while (!ex_stop) {
         zinc_ring_stats rs;
         uint32_t got = 0, alive = 0;
-        if (zinc_ring_stats_read(name, &rs, cs, ZINC_RING_MAX_CONSUMERS, &got) == 0) {
+        int rc = fd >= 0 ? zinc_ring_stats_read_fd(fd, &rs, cs, ZINC_RING_MAX_CONSUMERS, &got)
+                         : zinc_ring_stats_read(name, &rs, cs, ZINC_RING_MAX_CONSUMERS, &got);
+        if (rc == 0) {
+            /* attached_ns != 0: its start point is fixed, so the first
+             * frame published after this reaches it. */
             for (uint32_t i = 0; i < got && i < ZINC_RING_MAX_CONSUMERS; i++)
-                alive += cs[i].alive != 0;
+                alive += cs[i].alive && cs[i].attached_ns != 0;
             if (alive >= n)
                 return 0;
         }
@@ -242,6 +251,44 @@ int ex_wait_consumers(const char *name, uint32_t n, double wait_s)
         ex_sleep_ns(5 * 1000 * 1000);
     }
     return ZINC_ETIMEDOUT;
+}
+
+int ex_wait_consumers(const char *name, uint32_t n, double wait_s)
+{
+    return wait_consumers(name, -1, n, wait_s);
+}
+
+int ex_wait_consumers_p(zinc_producer *p, uint32_t n, double wait_s)
+{
+    int fd = zinc_producer_fd(p); /* -22 for a ring in /dev/shm: read it by name */
+    if (fd < 0)
+        return ZINC_EINVAL;
+    int rc = wait_consumers(NULL, fd, n, wait_s);
+    close(fd);
+    return rc;
+}
+
+int ex_create_producer(const char *prog, const char *name, const char *socket,
+                       zinc_ring_config *cfg, zinc_producer **out)
+{
+    if (socket)
+        cfg->flags |= ZINC_RING_ANONYMOUS;
+    int rc = zinc_producer_create(name, cfg, out);
+    if (rc != 0) {
+        fprintf(stderr, "%s: cannot create ring '%s': %s (%d) %s\n", prog, name,
+                zinc_strerror(rc), rc, zinc_last_error());
+        if (rc == ZINC_EEXIST)
+            fprintf(stderr, "%s: another producer is running on '%s' (see: zinc ls)\n", prog,
+                    name);
+        return rc;
+    }
+    if (socket && (rc = zinc_producer_listen(*out, socket)) != 0) {
+        fprintf(stderr, "%s: cannot listen on '%s': %s (%d) %s\n", prog, socket,
+                zinc_strerror(rc), rc, zinc_last_error());
+        zinc_producer_close(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 int ex_image_from_frame(const zinc_frame *f, ex_image *img)

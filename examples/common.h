@@ -60,8 +60,10 @@ uint64_t ex_samples_pct(ex_samples *s, double p);
 void ex_samples_free(ex_samples *s);
 
 /* Attach to `name`, retrying while it does not exist yet or is still being
- * created, for up to wait_s seconds (or until ex_stop). Prints why on
- * failure and returns the exit code: 3 if the ring never appeared, else 1. */
+ * created, for up to wait_s seconds (or until ex_stop). A name that is a
+ * socket address ("@name", or a path with a '/') is a sealed anonymous
+ * ring's: connect to its producer instead. Prints why on failure and
+ * returns the exit code: 3 if the ring never appeared, else 1. */
 int ex_open_consumer(const char *prog, const char *name, zinc_delivery mode, double wait_s,
                      zinc_consumer **out);
 
@@ -84,6 +86,14 @@ uint64_t ex_frame_latency(const zinc_frame *f, uint64_t now);
 
 /* Wait until `n` live consumers are attached to ring `name`. 0, or -110. */
 int ex_wait_consumers(const char *name, uint32_t n, double wait_s);
+/* The same for the producer's own ring (a sealed anonymous one too). */
+int ex_wait_consumers_p(zinc_producer *p, uint32_t n, double wait_s);
+
+/* Create ring `name` for a producer: in /dev/shm, or (socket non-NULL) a
+ * sealed anonymous ring served on that socket address. Prints why on
+ * failure. Returns the zinc code. */
+int ex_create_producer(const char *prog, const char *name, const char *socket,
+                       zinc_ring_config *cfg, zinc_producer **out);
 
 /* An 8-bit image described by a frame: GREY (1 channel), RGB24 (3) or
  * RGBA32 (4), any row/pixel strides. Filled only from a descriptor that

@@ -7,6 +7,7 @@
  * (the producer's timestamp_ns) to result.
  *
  *   infer --name cam0 --json
+ *   infer --socket /run/cam0.sock     (a sealed anonymous ring; docs/rendezvous.md)
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -25,6 +26,8 @@ static const char usage[] =
     "for each frame: downscale to grey, Sobel edge magnitude, motion against the\n"
     "previous frame. Reports capture->result latency percentiles at the end.\n"
     "  --name NAME     ring name (default cam0)\n"
+    "  --socket ADDR   a sealed anonymous ring instead: connect to its producer's\n"
+    "                  socket (a path, or @name)\n"
     "  --mode M        latest (default), lossy or every\n"
     "  --scale N       downscale factor (default 4)\n"
     "  --frames N      stop after N processed frames\n"
@@ -112,14 +115,14 @@ int main(int argc, char **argv)
     uint64_t scale = 4, max_frames = 0;
     double wait_s = 10;
     bool json = false, quiet = false;
-    enum { O_NAME = 256, O_MODE, O_SCALE, O_FRAMES, O_WAIT, O_JSON, O_QUIET };
+    enum { O_NAME = 256, O_MODE, O_SCALE, O_FRAMES, O_WAIT, O_JSON, O_QUIET, O_SOCKET };
     static const struct option lo[] = {
         {"name", required_argument, NULL, O_NAME}, {"mode", required_argument, NULL, O_MODE},
         {"scale", required_argument, NULL, O_SCALE},
         {"frames", required_argument, NULL, O_FRAMES},
         {"wait", required_argument, NULL, O_WAIT}, {"json", no_argument, NULL, O_JSON},
-        {"quiet", no_argument, NULL, O_QUIET}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"quiet", no_argument, NULL, O_QUIET}, {"socket", required_argument, NULL, O_SOCKET},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -127,6 +130,10 @@ int main(int argc, char **argv)
         switch (c) {
         case 'h': fputs(usage, stdout); return 0;
         case O_NAME: name = optarg; break;
+        case O_SOCKET:
+            name = optarg; /* an address: ex_open_consumer connects */
+            bad = !(optarg[0] == '@' || strchr(optarg, '/'));
+            break;
         case O_MODE: bad = ex_parse_mode(optarg, &mode); break;
         case O_SCALE: bad = ex_parse_u64(optarg, &scale) || scale == 0 || scale > 64; break;
         case O_FRAMES: bad = ex_parse_u64(optarg, &max_frames); break;
@@ -204,20 +211,23 @@ int main(int argc, char **argv)
     double fps = elapsed > 0 ? (double)frames / elapsed : 0;
     uint64_t p50 = ex_samples_pct(&lat, 0.50), p90 = ex_samples_pct(&lat, 0.90),
              p99 = ex_samples_pct(&lat, 0.99), pmax = ex_samples_pct(&lat, 1.0);
-    if (json)
-        printf("{\"name\":\"%s\",\"mode\":\"%s\",\"frames\":%" PRIu64 ",\"dropped\":%" PRIu64
+    if (json) {
+        fputs("{\"name\":", stdout);
+        zf_json_str(stdout, name); /* a name, or a socket address */
+        printf(",\"mode\":\"%s\",\"frames\":%" PRIu64 ",\"dropped\":%" PRIu64
                ",\"torn\":%" PRIu64 ",\"skipped\":%" PRIu64 ",\"seconds\":%.3f,\"fps\":%.2f"
                ",\"edge_mean\":%.3f,\"motion_max\":%.3f,\"latency_ns\":{\"p50\":%" PRIu64
                ",\"p90\":%" PRIu64 ",\"p99\":%" PRIu64 ",\"max\":%" PRIu64 "},\"end\":\"%s\"}\n",
-               name, mode == ZINC_LATEST ? "latest" : mode == ZINC_LOSSY ? "lossy" : "every",
+               mode == ZINC_LATEST ? "latest" : mode == ZINC_LOSSY ? "lossy" : "every",
                frames, dropped, torn, skipped, elapsed, fps,
                frames ? edge_sum / (double)frames : 0.0, motion_max, p50, p90, p99, pmax, why);
-    else
+    } else {
         printf("infer: %" PRIu64 " frames (%.1f fps), %" PRIu64 " skipped as stale, %" PRIu64
                " torn; mean edge energy %.2f; capture->result latency p50 %.2f ms, p99 %.2f ms, "
                "max %.2f ms (%s)\n",
                frames, fps, dropped, torn, frames ? edge_sum / (double)frames : 0.0,
                (double)p50 / 1e6, (double)p99 / 1e6, (double)pmax / 1e6, why);
+    }
     ex_samples_free(&lat);
     free(w.grey);
     free(w.prev);

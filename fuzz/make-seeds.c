@@ -49,6 +49,38 @@ static void dump(const char *name, const char *target, const char *seed, uint8_t
     free(b);
 }
 
+/* The same with flip masks for the double-fetch class (fuzz-common.h):
+ * the `k` masks are appended after the image, so they are its last bytes. */
+static void dump_flip(const char *name, const char *target, const char *seed, uint8_t opt,
+                      const uint64_t *masks, size_t k)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "/dev/shm/zinc_%s", name);
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        exit(1);
+    size_t n = (size_t)st.st_size;
+    uint8_t *b = malloc(n + 5 + 8 * k);
+    if (!b || pread(fd, b + 5, n, 0) != (ssize_t)n)
+        exit(1);
+    close(fd);
+    while (n > 0 && b[5 + n - 1] == 0)
+        n--;
+    n = (n + 7) & ~(size_t)7;
+    memcpy(b + 5 + n, masks, 8 * k); /* little-endian host */
+    uint32_t sz = (uint32_t)st.st_size;
+    memcpy(b, &sz, 4);
+    b[4] = opt;
+    snprintf(path, sizeof(path), "%s/%s/%s", dir, target, seed);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(b, 1, n + 5 + 8 * k, f) != n + 5 + 8 * k || fclose(f) != 0) {
+        perror(path);
+        exit(1);
+    }
+    free(b);
+}
+
 static void write_raw(const char *target, const char *seed, const uint8_t *b, size_t n)
 {
     char path[512];
@@ -93,6 +125,13 @@ int main(int argc, char **argv)
     if (zinc_open(name, &o) != 0)
         return 1;
     dump(name, "region", "v1-4k", 0);
+    /* Double-fetch seeds: capacity (word 2) flipped between 4096 and
+     * 1 TiB + 4096 (the attack of issue 13), then the size flipped too. */
+    uint64_t hm[8] = {0, 0, 1ull << 40, 0, 0, 0, 0, 0};
+    dump_flip(name, "region", "v1-4k-capacity-flipped", 1, hm, 8);
+    dump_flip(name, "region", "v1-4k-capacity-and-size-flipped", 1 | 2 | (8 << 4), hm, 8);
+    uint64_t none[8] = {0};
+    dump_flip(name, "region", "v1-4k-size-flipped-to-0", 2, none, 8);
     zinc_close(o);
     zinc_close(h);
     zinc_unlink(name);
@@ -131,6 +170,18 @@ int main(int argc, char **argv)
         return 1;
     publish(p, 6);
     dump(name, "ring-attach", "ring-4x2-6-frames", 0);
+    /* Double-fetch seeds: region capacity (word 2), ring_bytes (8 + 2),
+     * slot_count (8 + 3, low half) and slot_size (8 + 4) flipped while a
+     * consumer attaches and reads; then the size flipped to a 16th (the
+     * control block gone). */
+    uint64_t rm[24] = {0};
+    rm[2] = 1ull << 30;
+    rm[8 + 2] = 1ull << 30;
+    rm[8 + 3] = 4;
+    rm[8 + 4] = 1ull << 20;
+    dump_flip(name, "ring-attach", "ring-4x2-geometry-flipped", 2 | 8, rm, 24);
+    dump_flip(name, "ring-attach", "ring-4x2-geometry-and-size-flipped", 1 | 8 | 16 | (1 << 4),
+              rm, 24);
     zinc_producer_close(p);
     zinc_unlink(name);
 

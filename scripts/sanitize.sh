@@ -24,7 +24,7 @@ export ZINC_LONG_TESTS=0
 # inheritable arena", Snaipe/Criterion#274), so only the plain-program tests
 # can run here: ring-threads-tsan is the threaded ring stress without
 # Criterion. Add other standalone threaded tests to this list.
-tsan_tests="ring-threads-tsan ring-wait-tsan"
+tsan_tests="ring-threads-tsan ring-wait-tsan ring-anon-tsan"
 
 setup() {
     dir=$1

@@ -5,13 +5,17 @@
 # Usage (as root): sh scripts/setup.sh
 set -eu
 
-PKGS="meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev llvm
-libcriterion-dev libbenchmark-dev
+PKGS="meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev llvm valgrind
+libcriterion-dev libbenchmark-dev libgtest-dev
 spin gnuplot-nox
 python3 python3-numpy python3-pytest
 python3-pytest-asyncio python3-torch
 iceoryx libiceoryx-binding-c-dev libiceoryx-posh-dev
-util-linux procps strace"
+util-linux procps strace
+rustc cargo rust-clippy librust-pkg-config-dev
+libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
+gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+gstreamer1.0-plugins-ugly gstreamer1.0-libav"
 
 missing=""
 for p in $PKGS; do

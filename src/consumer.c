@@ -20,6 +20,13 @@
 
 ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consumer **out)
 {
+    return zinc__consumer_attach(name, -1, mode, out);
+}
+
+/* Attach to ring `name` in /dev/shm (fd < 0), or to the sealed anonymous
+ * ring open on `fd` (src/ring-anon.c; `name` labels it in messages). */
+int zinc__consumer_attach(const char *name, int fd, zinc_delivery mode, zinc_consumer **out)
+{
     if (out)
         *out = NULL;
     zinc__clear_error();
@@ -32,7 +39,8 @@ ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consu
     if (!c)
         return zinc__fail(-ENOMEM, "consumer_open: out of memory");
     struct zr_map *m = &c->m;
-    int r = zinc__map_open(name, m, PROT_READ | PROT_WRITE, "consumer_open");
+    int r = fd < 0 ? zinc__map_open(name, m, PROT_READ | PROT_WRITE, "consumer_open")
+                   : zinc__anon_map(m, fd, name, PROT_READ | PROT_WRITE);
     if (r < 0)
         goto fail;
     struct zr_ctl *ctl = m->ctl;
@@ -57,21 +65,14 @@ ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consu
                        name, m->g.max_consumers);
         goto fail;
     }
-    /* The ring's mapping options apply to every attach (best effort); the
-     * advice first, so that pre-faulting maps huge pages whole. */
-#ifdef MADV_HUGEPAGE
-    if (ctl->flags & ZINC_RING_HUGEPAGES)
-        (void)madvise(m->base, m->len, MADV_HUGEPAGE);
-#endif
-#ifdef MADV_POPULATE_READ
-    if (ctl->flags & ZINC_RING_PREFAULT)
-        (void)madvise(m->base, m->len, MADV_POPULATE_READ);
-#endif
+    /* The ring's mapping options apply to every attach (best effort, and
+     * never allocating: ring-map.c). */
+    zinc__map_advise_attach(m);
     struct zr_cons *e = &m->cons[idx];
     c->e = e;
     c->idx = (uint32_t)idx;
     c->mode = mode;
-    c->spin_ns = ctl->spin_ns <= MAX_SPIN_NS ? ctl->spin_ns : MAX_SPIN_NS;
+    c->spin_ns = m->spin_ns <= MAX_SPIN_NS ? m->spin_ns : MAX_SPIN_NS;
     c->spin_cur = c->spin_ns;
     (void)zinc__clock_now(&c->clk); /* first anchor now, not at the first frame */
 
@@ -88,7 +89,8 @@ ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consu
     for (int i = 0; i < ZR_HIST; i++)
         atomic_store_explicit(&e->latency[i], 0, memory_order_relaxed);
     atomic_store_explicit(&e->pid, (int32_t)getpid(), memory_order_relaxed);
-    atomic_store_explicit(&e->attached_ns, now_ns(), memory_order_relaxed);
+    /* attached_ns stays 0 until the start point is fixed (below). */
+    atomic_store_explicit(&e->attached_ns, 0, memory_order_relaxed);
     /* Acquire: pairs with publish's release store of head (a cursor we
      * store is a frame that exists). */
     uint64_t h0 = atomic_load_explicit(&ctl->head, memory_order_acquire);
@@ -113,6 +115,12 @@ ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consu
     /* Release: pairs with the producer's acquire load of cursor. */
     atomic_store_explicit(&e->cursor, h1, memory_order_release);
     c->cursor = (mode == ZINC_LATEST && h1 > 0) ? h1 - 1 : h1;
+    /* Release, after the start point: pairs with the acquire load in
+     * zinc_ring_stats_read. A producer that sees attached_ns != 0 sees our
+     * cursor, so every frame it publishes after that is one we will get
+     * (EVERY, LOSSY): "attached" as tools and --wait-consumers count it. */
+    uint64_t at = now_ns();
+    atomic_store_explicit(&e->attached_ns, at ? at : 1, memory_order_release);
 
     /* A region reference, for plain Zinc readers (a hint: the ring's own
      * removal rule rests on the tokens). A count at 0 or saturated stays. */
@@ -638,10 +646,12 @@ ZINC_API int zinc_consumer_config(const zinc_consumer *c, zinc_ring_config *cfg)
     cfg->slot_count = c->m.g.slot_count;
     cfg->max_consumers = c->m.g.max_consumers;
     cfg->slot_size = c->m.g.slot_size;
-    cfg->flags = c->m.ctl->flags &
-                 (ZINC_RING_PREFAULT | ZINC_RING_HUGEPAGES | ZINC_RING_NO_TIMESTAMPS);
+    /* The copies validated at attach, not the shared words. */
+    cfg->flags = c->m.flags & (ZINC_RING_PREFAULT | ZINC_RING_HUGEPAGES |
+                               ZINC_RING_NO_TIMESTAMPS | ZINC_RING_ANONYMOUS |
+                               ZINC_RING_GROUP_ACCESS);
     cfg->spin_ns = c->spin_ns;
-    cfg->demote_after_ns = c->m.ctl->demote_after_ns;
+    cfg->demote_after_ns = c->m.demote_after_ns;
     return ZINC_OK;
 }
 
@@ -690,7 +700,11 @@ ZINC_API void zinc_consumer_close(zinc_consumer *c)
     zinc__token_drop(m->fd, ZR_TOKEN_CONSUMER(c->idx));
     if (c->region_ref)
         (void)zinc__region_unref(m->hdr);
-    if (producer_gone(c, true) && !zinc__table_any_live(m, (int32_t)c->idx))
+    /* Removing the name is decided by the producer's token alone, never
+     * by its state word (which anyone can write); an anonymous ring has no
+     * name to remove. */
+    if (!map_anonymous(m) && zinc__producer_gone(m) &&
+        !zinc__table_any_live(m, (int32_t)c->idx))
         zinc__unlink_if_same(m->obj, m->dev, m->ino);
     zinc__map_release(m);
     free(c);

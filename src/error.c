@@ -43,8 +43,9 @@ ZINC_API const char *zinc_strerror(int32_t code)
     case ZINC_OK:
         return "success";
     case ZINC_EPERM:
-        return "permission denied: the shared-memory object belongs to another user "
-               "(regions are created 0600); run as that user or remove the stale name";
+        return "permission denied, or the object belongs to a user this process does not "
+               "trust (another user may hold the name): run as its owner, share on purpose "
+               "(group access + ZINC_TRUST_UID), or have its owner or root remove the name";
     case ZINC_ENOENT:
         return "no region or ring of that name: start the producer first, or check the "
                "name (zinc ls lists what exists)";

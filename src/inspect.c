@@ -7,10 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "region.h"
 #include "ring-internal.h"
+
+static int inspect_fd(int fd, const char *name, zinc_region_info *out);
 
 ZINC_API int32_t zinc_region_info_get(ZincHandle h, zinc_region_info *out)
 {
@@ -33,10 +37,31 @@ ZINC_API int32_t zinc_inspect(const char *name, zinc_region_info *out)
     int r = zinc__obj_name(name, obj);
     if (r < 0)
         return r;
-    int fd = shm_open(obj, O_RDONLY | O_CLOEXEC, 0);
+    /* Read-only, with pread: another user's object is reported (flagged
+     * `foreign`), a FIFO or a link at the name is refused without waiting. */
+    struct stat st;
+    int fd = zinc__shm_open_existing(obj, name, O_RDONLY, "inspect", true, &st, NULL);
     if (fd < 0)
-        return zinc__shm_errno(errno, "inspect", name);
-    r = zinc__region_info_fd(fd, name, out);
+        return fd;
+    r = inspect_fd(fd, name, out);
+    close(fd);
+    return r;
+}
+
+ZINC_API int32_t zinc_inspect_fd(int fd, zinc_region_info *out)
+{
+    zinc__clear_error();
+    if (fd < 0 || !out)
+        return zinc__fail(ZINC_EINVAL, "inspect_fd: bad descriptor or out is NULL");
+    char label[32];
+    snprintf(label, sizeof(label), "fd %d", fd);
+    return inspect_fd(fd, label, out);
+}
+
+/* The region's header, then the ring's word on it, all through pread. */
+static int inspect_fd(int fd, const char *name, zinc_region_info *out)
+{
+    int r = zinc__region_info_fd(fd, name, out);
     if (r == 0) {
         out->is_ring = zinc__ring_probe_fd(fd, out->data_offset);
         if (out->is_ring) {
@@ -47,6 +72,5 @@ ZINC_API int32_t zinc_inspect(const char *name, zinc_region_info *out)
                 out->owner_alive = held;
         }
     }
-    close(fd);
     return r;
 }

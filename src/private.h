@@ -101,6 +101,21 @@ struct zinc__futex_waiter {
  * -ENOSYS (kernel < 5.16). */
 ZINC_HIDDEN int zinc__futex_waitv(const struct zinc__futex_waiter *w, uint32_t n,
                                   uint64_t deadline_ns);
+/* ---- owner.c: whom we trust, and vetting a descriptor ------------------------ */
+
+/* Is an object owned by `uid` trusted: our effective uid, or a uid listed in
+ * ZINC_TRUST_UID (decimal, separated by commas or spaces)? */
+ZINC_HIDDEN bool zinc__uid_trusted(uid_t uid);
+/* "FIFO", "directory", ... for a st_mode. */
+ZINC_HIDDEN const char *zinc__file_type(mode_t mode);
+/* fstat `fd` into *st and vet it before anything is read from it: a
+ * regular file whose owner is trusted. Returns 0; 1 for a regular file of
+ * another owner when `foreign_ok` (read-only peeks report it, flagged);
+ * -1 (ZINC_EPERM) for another owner, naming both uids; -74 for a trusted
+ * non-regular file. Works on any descriptor (a name's, or one received over
+ * a socket). */
+ZINC_HIDDEN int zinc__fd_vet(int fd, const char *name, const char *what, bool foreign_ok,
+                             struct stat *st);
 
 /* ---- shm.c: the objects in /dev/shm ----------------------------------------- */
 
@@ -133,7 +148,29 @@ ZINC_HIDDEN int zinc__shm_create(const char *obj, const char *name, zinc__judge_
 /* Reserve every page of the object (posix_fallocate) so that a full
  * /dev/shm fails here with -28, never as a SIGBUS at first touch. */
 ZINC_HIDDEN int zinc__shm_reserve(int fd, uint64_t total, const char *name);
-/* Would unlinking `obj` remove the object (dev, ino)? Unlink only then. */
+/* Would unlinking `obj` remove the object (dev, ino)? Unlink only then.
+ * 0 removed, -2 gone, -17 the name refers to another object, -110 the
+ * removal guard stayed taken for 100 ms (the name is left in place, with a
+ * message), or -errno. Never waits longer. */
 ZINC_HIDDEN int zinc__unlink_if_same(const char *obj, dev_t dev, ino_t ino);
+/* Open the existing object `obj` the one safe way: O_NONBLOCK (a FIFO
+ * planted at the name never blocks us), O_NOFOLLOW (nor a symbolic link),
+ * O_CLOEXEC; then zinc__fd_vet (regular file, trusted owner; `foreign_ok`
+ * for read-only peeks, which then get *foreign = true). `oflag` is O_RDONLY
+ * or O_RDWR. Returns the descriptor with *st filled, or a negative code
+ * (-2 missing, -1 another user's, -74 not a regular file, ...). */
+ZINC_HIDDEN int zinc__shm_open_existing(const char *obj, const char *name, int oflag,
+                                        const char *what, bool foreign_ok, struct stat *st,
+                                        bool *foreign);
+/* After mapping `mapped` bytes of the object on fd: -74 if it is smaller
+ * now (a peer truncated it between our fstat and mmap; touching the tail
+ * would raise SIGBUS). */
+ZINC_HIDDEN int zinc__shm_size_held(int fd, uint64_t mapped, const char *name, const char *what);
+/* Does the name `obj` still refer to (dev, ino)? 1 yes, 0 no (removed or
+ * replaced), 1 as well when it cannot tell (no /dev/shm path). */
+ZINC_HIDDEN int zinc__name_is(const char *obj, dev_t dev, ino_t ino);
+/* Make a just-created object group-readable and -writable (0660; the
+ * group is the creator's effective gid) for deliberate sharing. */
+ZINC_HIDDEN int zinc__shm_share_group(int fd, const char *name);
 
 #endif /* ZINC_PRIVATE_H */

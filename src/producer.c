@@ -43,6 +43,14 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
         goto fail_free;
     }
 
+    if (cfg->flags & ZINC_RING_ANONYMOUS) {
+        r = zinc__anon_create(p, name, cfg, g, total); /* nothing in /dev/shm */
+        if (r < 0)
+            goto fail_free;
+        *out = p;
+        return ZINC_OK;
+    }
+
     /* A ring whose producer is gone (closed, dead, died creating) is retired
      * and replaced; a live one is -17 (zinc__ring_judge). */
     struct stat st;
@@ -61,6 +69,8 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
                        "token: %s", name, strerror(-r));
         goto fail_unlink;
     }
+    if ((cfg->flags & ZINC_RING_GROUP_ACCESS) && (r = zinc__shm_share_group(m->fd, name)) < 0)
+        goto fail_unlink;
     /* Leave the "empty object" state at once: openers give an empty object
      * the benefit of the doubt for 2 s (its creator may not hold its token
      * yet); a sized one with a free token is a dead creator's, now. */
@@ -70,20 +80,41 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
         r = zinc__no_space(name, total);
         goto fail_unlink;
     }
-    if (ftruncate(m->fd, (off_t)total) < 0) {
-        r = errno == ENOSPC || errno == EFBIG ? zinc__no_space(name, total)
-                                              : zinc__shm_errno(errno, "ring (ftruncate)", name);
+    r = zinc__producer_init(p, name, cfg, g, total);
+    if (r < 0)
         goto fail_unlink;
-    }
+    *out = p;
+    return ZINC_OK;
+
+fail_unlink:
+    /* Only if the name is still ours: a replacer may have retired it. */
+    zinc__unlink_if_same(m->obj, m->dev, m->ino);
+    zinc__map_release(m);
+fail_free:
+    free(p);
+    return r;
+}
+
+/* Size, map, reserve and fill a ring in the object open on p->m.fd (whose
+ * producer token is taken), then make p its producer: one path for rings
+ * in /dev/shm and sealed anonymous rings (src/ring-anon.c). On failure the
+ * caller releases the map. */
+int zinc__producer_init(struct zinc_producer *p, const char *name, const zinc_ring_config *cfg,
+                        struct zr_geom g, uint64_t total)
+{
+    struct zr_map *m = &p->m;
+    uint64_t page = (uint64_t)zinc__page_size();
+    int r;
+    if (ftruncate(m->fd, (off_t)total) < 0)
+        return errno == ENOSPC || errno == EFBIG ? zinc__no_space(name, total)
+                                                 : zinc__shm_errno(errno, "ring (ftruncate)", name);
     /* Map first (nothing is touched yet), so that the huge-page advice is
      * in place before fallocate allocates the pages: advice given after
      * would find them already allocated as small pages. */
     int merr = 0;
     m->base = zinc__map_shared(m->fd, m->dev, m->ino, (size_t)total, &merr);
-    if (!m->base) {
-        r = zinc__shm_errno(merr, "ring (mmap)", name);
-        goto fail_unlink;
-    }
+    if (!m->base)
+        return zinc__shm_errno(merr, "ring (mmap)", name);
     m->len = (size_t)total;
 #ifdef MADV_HUGEPAGE
     if (cfg->flags & ZINC_RING_HUGEPAGES) {
@@ -102,7 +133,7 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
      * and never as a SIGBUS in the middle of a frame. */
     r = zinc__shm_reserve(m->fd, total, name);
     if (r < 0)
-        goto fail_unlink;
+        return r;
     if (cfg->flags & ZINC_RING_PREFAULT) {
         /* Page-table entries now, so first touches leave the hot path. */
 #ifdef MADV_POPULATE_WRITE
@@ -152,7 +183,7 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
 
     r = zinc__ring_validate(m, page, g.ring_bytes);
     if (r < 0)
-        goto fail_unlink; /* cannot happen: we just wrote it */
+        return r; /* cannot happen: we just wrote it */
     zinc__map_register(m);
     p->next_seq = 1;
     p->spin_ns = ctl->spin_ns <= MAX_SPIN_NS ? ctl->spin_ns : MAX_SPIN_NS;
@@ -162,16 +193,8 @@ ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
     if (p->timestamps)
         (void)zinc__clock_now(&p->clk);
     p->demote_after_ns = cfg->demote_after_ns;
-    *out = p;
+    zinc__producer_check_init(p);
     return ZINC_OK;
-
-fail_unlink:
-    /* Only if the name is still ours: a replacer may have retired it. */
-    zinc__unlink_if_same(m->obj, m->dev, m->ino);
-    zinc__map_release(m);
-fail_free:
-    free(p);
-    return r;
 }
 
 ZINC_API uint64_t zinc_producer_generation(const zinc_producer *p)
@@ -362,6 +385,15 @@ ZINC_API int zinc_producer_claim(zinc_producer *p, zinc_frame *f, int64_t timeou
                           "it first", (unsigned long long)p->next_seq);
     struct zr_map *m = &p->m;
     uint64_t n = p->next_seq;
+    /* Is the ring still ours (not closed by someone else, its name not
+     * taken)? Checked every LIVENESS_PERIOD_NS of publish's clock (every
+     * 64 frames without timestamps): no system call, no clock read per
+     * frame (ring-table.c). */
+    if (unlikely(p->clk.last + n >= p->check_due)) {
+        int r = zinc__producer_check(p);
+        if (r < 0)
+            return r;
+    }
     if (!gate_open(p, n, false)) {
         int r = wait_for_slot(p, n, timeout_ns);
         if (r < 0)
@@ -481,10 +513,12 @@ ZINC_API void zinc_producer_close(zinc_producer *p)
     struct zr_ctl *ctl = m->ctl;
     if (map_forked(m)) {
         /* A child's copy of its parent's handle: the ring is the parent's. */
+        zinc__listener_stop(p);
         zinc__map_release(m);
         free(p);
         return;
     }
+    zinc__listener_stop(p); /* no new consumer from here on */
     if (p->claimed)
         zinc_producer_abort(p, NULL);
     /* seq_cst: after every publish (so a consumer that sees CLOSED sees the
@@ -497,7 +531,7 @@ ZINC_API void zinc_producer_close(zinc_producer *p)
      * readers; the ring's own removal rule rests on the tokens. */
     zinc__region_owner_close(m->hdr);
     (void)zinc__region_unref(m->hdr);
-    if (!zinc__table_any_live(m, -1))
+    if (!map_anonymous(m) && !zinc__table_any_live(m, -1))
         zinc__unlink_if_same(m->obj, m->dev, m->ino);
     zinc__map_release(m);
     free(p);

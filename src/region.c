@@ -31,6 +31,7 @@ struct zinc_region {
     bool owner;       /* this handle created the region */
     dev_t dev;
     ino_t ino;
+    uid_t uid;        /* the object's owner (vetted at open) */
     char obj[ZINC_OBJ_NAME_MAX];
 };
 
@@ -113,6 +114,12 @@ void zinc__region_owner_close(struct zinc_hdr *hdr)
     atomic_fetch_or_explicit(&hdr->flags, ZINC_FLAG_OWNER_CLOSED, memory_order_release);
 }
 
+/* One relaxed load of a plain (non-_Atomic) header field: the compiler
+ * reads shared memory exactly once and never re-reads it for a later use
+ * (a plain read of a racing word may legally be re-done, READ_ONCE's
+ * reason to exist). */
+#define LOAD_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
 void zinc__region_snapshot(const struct zinc_hdr *h, struct zinc_hdr *copy)
 {
     struct zinc_hdr *hdr = (struct zinc_hdr *)h;
@@ -122,21 +129,53 @@ void zinc__region_snapshot(const struct zinc_hdr *h, struct zinc_hdr *copy)
      * flags that change at any time, taken once, used from the copy. */
     uint64_t magic = atomic_load_explicit(&hdr->magic, memory_order_acquire);
     atomic_store_explicit(&copy->magic, magic, memory_order_relaxed);
-    copy->version = hdr->version;
+    copy->version = LOAD_ONCE(hdr->version);
     atomic_store_explicit(&copy->flags, atomic_load_explicit(&hdr->flags, memory_order_relaxed),
                           memory_order_relaxed);
     atomic_store_explicit(&copy->notify_seq,
                           atomic_load_explicit(&hdr->notify_seq, memory_order_relaxed),
                           memory_order_relaxed);
-    copy->capacity = hdr->capacity;
+    copy->capacity = LOAD_ONCE(hdr->capacity);
     atomic_store_explicit(&copy->ref_count,
                           atomic_load_explicit(&hdr->ref_count, memory_order_relaxed),
                           memory_order_relaxed);
     atomic_store_explicit(&copy->owner_pid,
                           atomic_load_explicit(&hdr->owner_pid, memory_order_relaxed),
                           memory_order_relaxed);
-    copy->created_at = hdr->created_at;
-    copy->name_hash = hdr->name_hash;
+    copy->created_at = LOAD_ONCE(hdr->created_at);
+    copy->name_hash = LOAD_ONCE(hdr->name_hash);
+}
+
+int zinc__region_peek(int fd, const char *name, struct zinc_hdr *copy, struct stat *st)
+{
+    memset(copy, 0, sizeof(*copy));
+    /* pread, not a mapping: a peer truncating the object meanwhile gives a
+     * short read, never a SIGBUS. */
+    ssize_t n = pread(fd, copy, sizeof(*copy), 0);
+    if (n < 0) {
+        int e = errno;
+        return zinc__fail(-e, "'%s': read: %s", name, strerror(e));
+    }
+    if (n == (ssize_t)sizeof(*copy) &&
+        atomic_load_explicit(&copy->magic, memory_order_relaxed) == ZINC_REGION_MAGIC) {
+        /* The kernel copies the 64 bytes in no particular order, so the
+         * fields may be older than the magic: read them again after it
+         * (the acquire fence pairs with zinc__region_publish as an acquire
+         * load of the magic would). This second copy is the one used. */
+        atomic_thread_fence(memory_order_acquire);
+        n = pread(fd, copy, sizeof(*copy), 0);
+        if (n != (ssize_t)sizeof(*copy))
+            memset(copy, 0, sizeof(*copy)); /* shrank meanwhile: judged by size below */
+    } else if (n != (ssize_t)sizeof(*copy)) {
+        memset(copy, 0, sizeof(*copy));
+    }
+    /* The size after the magic: a finished object no longer grows (its
+     * creator sized it before publishing the magic), so this is its size. */
+    if (fstat(fd, st) < 0) {
+        int e = errno;
+        return zinc__fail(-e, "'%s': fstat: %s", name, strerror(e));
+    }
+    return ZINC_OK;
 }
 
 /* Data offset and total size for a layout, or -22. */
@@ -275,7 +314,7 @@ ZINC_API int32_t zinc_create_ex(const char *name, uintptr_t capacity,
     if (layout != ZINC_REGION_V1 && layout != ZINC_REGION_V2)
         return zinc__fail(ZINC_EINVAL, "create '%s': layout_version %u (use 1 or 2)", name,
                           layout);
-    if (flags & ~(ZINC_CREATE_REPLACE_STALE | ZINC_CREATE_PREFAULT))
+    if (flags & ~(ZINC_CREATE_REPLACE_STALE | ZINC_CREATE_PREFAULT | ZINC_CREATE_GROUP_ACCESS))
         return zinc__fail(ZINC_EINVAL, "create '%s': unknown flags 0x%x", name, flags);
     uint64_t data_off, total;
     if (region_geometry(layout, capacity, &data_off, &total) < 0)
@@ -290,6 +329,8 @@ ZINC_API int32_t zinc_create_ex(const char *name, uintptr_t capacity,
     if (fd < 0)
         return fd;
     void *map = MAP_FAILED;
+    if ((flags & ZINC_CREATE_GROUP_ACCESS) && (r = zinc__shm_share_group(fd, name)) < 0)
+        goto fail;
     if (ftruncate(fd, (off_t)total) < 0) {
         r = zinc__shm_errno(errno, "create (ftruncate)", name);
         goto fail;
@@ -330,6 +371,7 @@ ZINC_API int32_t zinc_create_ex(const char *name, uintptr_t capacity,
     reg->owner = true;
     reg->dev = st.st_dev;
     reg->ino = st.st_ino;
+    reg->uid = st.st_uid;
     memcpy(reg->obj, obj, sizeof(obj));
     *out = reg;
     return ZINC_OK;
@@ -360,45 +402,36 @@ ZINC_API int32_t zinc_open(const char *name, ZincHandle *out)
     int r = zinc__obj_name(name, obj);
     if (r < 0)
         return r;
-    int fd = shm_open(obj, O_RDWR | O_CLOEXEC, 0);
-    if (fd < 0)
-        return zinc__shm_errno(errno, "open", name);
+    /* Another user's object (a squatter), a FIFO or a link: refused. */
     struct stat st;
-    void *map = MAP_FAILED;
-    uint64_t size = 0;
+    int fd = zinc__shm_open_existing(obj, name, O_RDWR, "open", false, &st, NULL);
+    if (fd < 0)
+        return fd;
+    /* The header is read once, with pread, and validated against the size
+     * that follows its magic; only that private copy is used from here on
+     * (capacity and version are never read from the shared bytes again). */
     struct zinc_hdr copy;
-    /* An object only grows while it is being created (a frame ring's
-     * creator sizes it in two steps before its magic): once the magic is
-     * seen, the size is read again and the mapping redone if it moved. */
-    for (int attempt = 0;; attempt++) {
-        if (fstat(fd, &st) < 0) {
-            r = zinc__fail(-errno, "open '%s': fstat: %s", name, strerror(errno));
-            close(fd);
-            return r;
-        }
-        size = (uint64_t)st.st_size;
-        if (size < sizeof(struct zinc_hdr) || size > SIZE_MAX) {
-            close(fd);
-            return zinc__fail(ZINC_EBADMSG, "open '%s': object is %llu bytes: not a zinc "
-                              "region", name, (unsigned long long)size);
-        }
-        map = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (map == MAP_FAILED) {
-            r = zinc__shm_errno(errno, "open (mmap)", name);
-            close(fd);
-            return r;
-        }
-        zinc__region_snapshot(map, &copy);
-        struct stat st2;
-        if (atomic_load_explicit(&copy.magic, memory_order_relaxed) != ZINC_REGION_MAGIC ||
-            attempt >= 3 || fstat(fd, &st2) < 0 || st2.st_size == st.st_size)
-            break;
-        munmap(map, (size_t)size);
+    uint64_t data_off;
+    r = zinc__region_peek(fd, name, &copy, &st);
+    uint64_t size = (uint64_t)st.st_size;
+    if (r == 0)
+        r = zinc__region_validate(&copy, size, &data_off, name);
+    if (r == 0 && size > SIZE_MAX)
+        r = zinc__fail(ZINC_EBADMSG, "open '%s': object too large to map", name);
+    if (r < 0) {
+        close(fd);
+        return r;
     }
+    void *map = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        r = zinc__shm_errno(errno, "open (mmap)", name);
+        close(fd);
+        return r;
+    }
+    /* Shrunk between the fstat and the mmap: the tail would be a SIGBUS. */
+    r = zinc__shm_size_held(fd, size, name, "open");
     close(fd);
     struct zinc_hdr *hdr = map;
-    uint64_t data_off;
-    r = zinc__region_validate(&copy, size, &data_off, name);
     if (r < 0)
         goto fail;
     if (!zinc__region_ref(hdr)) {
@@ -432,6 +465,7 @@ ZINC_API int32_t zinc_open(const char *name, ZincHandle *out)
     reg->owner = false;
     reg->dev = st.st_dev;
     reg->ino = st.st_ino;
+    reg->uid = st.st_uid;
     memcpy(reg->obj, obj, sizeof(obj));
     *out = reg;
     return ZINC_OK;
@@ -545,6 +579,8 @@ ZINC_API int32_t zinc_unlink(const char *name)
             return ZINC_OK;
         if (r == -ENOENT)
             return zinc__shm_errno(ENOENT, "unlink", name);
+        if (r == ZINC_ETIMEDOUT)
+            return r; /* the removal guard stayed taken (message set) */
         if (r != ZINC_EEXIST)
             return zinc__shm_errno(-r, "unlink", name);
         /* replaced between our stat and the check: unlink the new one */
@@ -556,9 +592,10 @@ ZINC_API int32_t zinc_unlink(const char *name)
 
 /* ---- information ------------------------------------------------------------------- */
 
-/* Fill `out` from a header copy (the caller's zinc__region_snapshot). */
+/* Fill `out` from a header copy (the caller's zinc__region_snapshot or
+ * zinc__region_peek), and the owner from the object's stat. */
 static void info_fill(const struct zinc_hdr *copy, uint64_t size, uint64_t data_off,
-                      zinc_region_info *out)
+                      uid_t uid, zinc_region_info *out)
 {
     struct zinc_hdr *c = (struct zinc_hdr *)copy; /* private: relaxed reads */
     memset(out, 0, sizeof(*out));
@@ -574,6 +611,8 @@ static void info_fill(const struct zinc_hdr *copy, uint64_t size, uint64_t data_
     out->name_hash = c->name_hash;
     out->owner_alive = !(out->flags & ZINC_FLAG_OWNER_CLOSED) &&
                        zinc__pid_alive(out->owner_pid, out->created_at);
+    out->owner_uid = (uint32_t)uid;
+    out->foreign = !zinc__uid_trusted(uid);
 }
 
 int zinc__region_info_handle(ZincHandle h, zinc_region_info *out, const uint8_t **data,
@@ -587,7 +626,11 @@ int zinc__region_info_handle(ZincHandle h, zinc_region_info *out, const uint8_t 
                                                                    : (uint64_t)reg->map_len;
     struct zinc_hdr copy;
     zinc__region_snapshot(reg->hdr, &copy);
-    info_fill(&copy, size, (uint64_t)(reg->data - (uint8_t *)reg->hdr), out);
+    info_fill(&copy, size, (uint64_t)(reg->data - (uint8_t *)reg->hdr), reg->uid, out);
+    /* The geometry the handle validated at open, not what the shared
+     * header says now (a peer may have rewritten it since). */
+    out->version = (uint16_t)reg->layout;
+    out->capacity = reg->capacity;
     *data = reg->data;
     *len = reg->capacity;
     return ZINC_OK;
@@ -596,27 +639,15 @@ int zinc__region_info_handle(ZincHandle h, zinc_region_info *out, const uint8_t 
 int zinc__region_info_fd(int fd, const char *name, zinc_region_info *out)
 {
     struct stat st;
-    if (fstat(fd, &st) < 0)
-        return zinc__fail(-errno, "inspect '%s': fstat: %s", name, strerror(errno));
-    uint64_t size = (uint64_t)st.st_size;
     struct zinc_hdr copy;
-    /* pread, not a mapping: a peer truncating the object meanwhile gives a
-     * short read, never a SIGBUS. */
-    if (size < sizeof(copy) || pread(fd, &copy, sizeof(copy), 0) != (ssize_t)sizeof(copy))
-        return zinc__fail(ZINC_EBADMSG, "inspect '%s': object is %llu bytes: not a region",
-                          name, (unsigned long long)size);
-    /* Pairs with zinc__region_publish as the acquire load would: the copy
-     * is judged by its own magic, and read again after the fence so that
-     * fields written before the magic are not older than it. */
-    if (copy.magic == ZINC_REGION_MAGIC) {
-        atomic_thread_fence(memory_order_acquire);
-        if (pread(fd, &copy, sizeof(copy), 0) != (ssize_t)sizeof(copy))
-            return zinc__fail(ZINC_EBADMSG, "inspect '%s': object shrank while read", name);
-    }
-    uint64_t data_off;
-    int r = zinc__region_validate(&copy, size, &data_off, name);
+    int r = zinc__region_peek(fd, name, &copy, &st);
     if (r < 0)
         return r;
-    info_fill(&copy, size, data_off, out);
+    uint64_t size = (uint64_t)st.st_size;
+    uint64_t data_off;
+    r = zinc__region_validate(&copy, size, &data_off, name);
+    if (r < 0)
+        return r;
+    info_fill(&copy, size, data_off, st.st_uid, out);
     return ZINC_OK;
 }

@@ -37,6 +37,14 @@ ZINC_HIDDEN void zinc__region_owner_close(struct zinc_hdr *hdr);
  * copy, never the shared bytes again. The copy's magic was read with
  * acquire (pairs with zinc__region_publish). */
 ZINC_HIDDEN void zinc__region_snapshot(const struct zinc_hdr *hdr, struct zinc_hdr *copy);
+/* Read the header of the object open on `fd` into *copy with pread (a
+ * truncating peer gives a short read, never a SIGBUS; once the magic is
+ * seen the fields are read again after an acquire fence), then its size
+ * into *st (fstat, after the magic: a finished object does not grow). An
+ * object shorter than a header leaves *copy zeroed. 0 or -errno; the caller
+ * validates the copy (zinc__region_validate) or judges a half-made one. */
+ZINC_HIDDEN int zinc__region_peek(int fd, const char *name, struct zinc_hdr *copy,
+                                  struct stat *st);
 /* Validate a header copy against the object's real size (fstat). On
  * success fills the data offset. -74 with a message otherwise. */
 ZINC_HIDDEN int zinc__region_validate(const struct zinc_hdr *copy, uint64_t size,

@@ -70,7 +70,8 @@ int zinc__ring_config_check(const char *name, const zinc_ring_config *cfg, struc
     for (size_t i = 0; i < sizeof(cfg->reserved) / sizeof(cfg->reserved[0]); i++)
         if (cfg->reserved[i])
             return zinc__fail(ZINC_EINVAL, "ring '%s': config.reserved must be zero", name);
-    if (cfg->flags & ~(ZINC_RING_PREFAULT | ZINC_RING_HUGEPAGES | ZINC_RING_NO_TIMESTAMPS))
+    if (cfg->flags & ~(ZINC_RING_PREFAULT | ZINC_RING_HUGEPAGES | ZINC_RING_NO_TIMESTAMPS |
+                       ZINC_RING_ANONYMOUS | ZINC_RING_GROUP_ACCESS))
         return zinc__fail(ZINC_EINVAL, "ring '%s': unknown config flags 0x%x", name, cfg->flags);
     uint32_t mc = cfg->max_consumers ? cfg->max_consumers : ZINC_RING_DEFAULT_CONSUMERS;
     if (zinc__ring_geom(cfg->slot_count, mc, cfg->slot_size, g) < 0)
@@ -136,13 +137,21 @@ int zinc__ring_validate(struct zr_map *m, uint64_t data_off, uint64_t data_len)
     m->g = g;
     m->mask = g.slot_count - 1;
     m->generation = c.generation;
-    if (m->base) {
-        struct zr_ctl *ctl = (struct zr_ctl *)(m->base + data_off);
-        m->ctl = ctl;
-        m->cons = (struct zr_cons *)((uint8_t *)ctl + g.off_consumers);
-        m->descs = (struct zr_desc *)((uint8_t *)ctl + g.off_descs);
-        m->payloads = (uint8_t *)ctl + g.off_payloads;
-    }
+    m->flags = c.flags;
+    m->spin_ns = c.spin_ns;
+    m->demote_after_ns = c.demote_after_ns;
+    m->created_ns = c.created_ns;
+    if (m->base)
+        zinc__ring_parts(m, data_off);
     return ZINC_OK;
+}
+
+void zinc__ring_parts(struct zr_map *m, uint64_t data_off)
+{
+    struct zr_ctl *ctl = (struct zr_ctl *)(m->base + data_off);
+    m->ctl = ctl;
+    m->cons = (struct zr_cons *)((uint8_t *)ctl + m->g.off_consumers);
+    m->descs = (struct zr_desc *)((uint8_t *)ctl + m->g.off_descs);
+    m->payloads = (uint8_t *)ctl + m->g.off_payloads;
 }
 

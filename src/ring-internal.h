@@ -12,6 +12,10 @@
  *   consumer.c    attach, acquire, release, stream, close
  *   ring-table.c  the consumer table: liveness scans, statistics, removal
  *                 of a ring whose producer is gone
+ *   ring-anon.c   sealed anonymous rings: a memfd instead of a name, its
+ *                 seals, descriptors for consumers
+ *   rendezvous.c  the Unix-socket rendezvous: the producer's listener
+ *                 thread, connect, the address registry
  *
  * Everything read from shared memory is untrusted: geometry is copied into
  * the handle and validated once at attach and never re-read; every index is
@@ -66,13 +70,23 @@ struct zr_map {
     struct zr_geom g;
     uint64_t mask;
     uint64_t generation;
+    /* Line 0 of the control block as validated at attach (private copies:
+     * never re-read from the shared bytes). */
+    uint32_t flags;
+    uint32_t spin_ns;
+    uint64_t demote_after_ns;
+    uint64_t created_ns;
     dev_t dev;
     ino_t ino;
+    uid_t uid;              /* the object's owner */
+    bool foreign;           /* owned by an untrusted uid (read-only peeks only) */
     pid_t pid;              /* process that made the handle (see forked()) */
     bool registered;        /* fd is in the fork registry */
     char obj[ZINC_OBJ_NAME_MAX];
     char name[ZINC_NAME_MAX + 1];
 };
+
+struct zr_listener; /* src/rendezvous.c */
 
 struct zinc_producer {
     struct zr_map m;
@@ -90,6 +104,13 @@ struct zinc_producer {
     uint64_t blocked_since; /* ... since then, across claim calls (demotion) */
     uint64_t published, published_bytes, blocked_ns, blocked_claims, evicted, demoted, aborted;
     struct zr_clock clk;    /* publish_ns */
+    struct zr_listener *listener; /* rendezvous socket (rendezvous.c), or NULL */
+    /* Is the ring still the one consumers find? claim checks (state word,
+     * name) once clk.last + next_seq reaches check_due: publish's clock
+     * (ns) or, without timestamps, the frame count. */
+    uint64_t check_due;
+    uint64_t check_at;      /* without timestamps: the coarse clock's due time */
+    bool lost;              /* closed or replaced by someone else: for good */
 };
 
 struct zr_fdw; /* consumer-fd.c */
@@ -145,9 +166,13 @@ ZINC_HIDDEN int zinc__ring_config_check(const char *name, const zinc_ring_config
 ZINC_HIDDEN bool zinc__ring_probe_fd(int fd, uint64_t data_off);
 ZINC_HIDDEN bool zinc__ring_probe(const uint8_t *data, uint64_t len);
 /* Validate the ring in the data area (data_off, data_len) of the object
- * mapped at m->base and open on m->fd, and fill the map's geometry and part
- * pointers from a private copy. -74 on anything that does not add up. */
+ * open on m->fd (read with pread), and fill the map's geometry and line-0
+ * copies from a private copy; also the part pointers when m->base is
+ * mapped. -74 on anything that does not add up. */
 ZINC_HIDDEN int zinc__ring_validate(struct zr_map *m, uint64_t data_off, uint64_t data_len);
+/* Part pointers (ctl, cons, descs, payloads) of the mapping at m->base from
+ * the validated geometry. */
+ZINC_HIDDEN void zinc__ring_parts(struct zr_map *m, uint64_t data_off);
 
 /* ---- ring-map.c ------------------------------------------------------------------- */
 
@@ -160,15 +185,27 @@ ZINC_HIDDEN void zinc__map_unshare(uint8_t *base, size_t len);
 /* The handle's token descriptor joins the fork registry: a forked child
  * closes its copy at once (handles are not inherited across fork). */
 ZINC_HIDDEN void zinc__map_register(struct zr_map *m);
+/* Any other descriptor a forked child closes at once (and its removal). */
+ZINC_HIDDEN void zinc__fork_close_add(int fd);
+ZINC_HIDDEN void zinc__fork_close_del(int fd);
 /* Unmap and close (dropping every token of this handle). */
 ZINC_HIDDEN void zinc__map_release(struct zr_map *m);
-/* Map the object open on m->fd (PROT_READ, or with PROT_WRITE) and
- * validate region + ring. -11 being created (creator alive), -32 creator
- * died before finishing, -74 invalid. */
+/* Validate region + ring of the object open on m->fd, reading with pread
+ * only (never a SIGBUS), then map it (PROT_READ, or with PROT_WRITE) and
+ * check that it did not shrink meanwhile; prot 0 validates without
+ * mapping (m->len is the object's size). -11 being created (creator
+ * alive), -32 creator died before finishing, -74 invalid or shrunk. */
 ZINC_HIDDEN int zinc__map_existing(struct zr_map *m, int prot);
-/* Open ring `name` and map it. Whatever it returns, the caller
+/* Open ring `name` (the safe opener: a FIFO never blocks, another user's
+ * object is refused — but reported with m->foreign for prot 0) and map it
+ * as zinc__map_existing. Whatever it returns, the caller
  * zinc__map_release()s `m`. */
 ZINC_HIDDEN int zinc__map_open(const char *name, struct zr_map *m, int prot, const char *what);
+/* An attaching consumer's mapping advice from the ring's flags. It never
+ * allocates backing store: pre-faulting only an object that is fully
+ * allocated already (a sparse hostile ring would fill /dev/shm on our
+ * account). */
+ZINC_HIDDEN void zinc__map_advise_attach(struct zr_map *m);
 
 /* Is this handle used in a child forked after it was made? Its token
  * descriptor was closed at fork then; touch nothing shared. */
@@ -177,14 +214,77 @@ static inline bool map_forked(const struct zr_map *m)
     return m->pid != getpid();
 }
 
+/* Is this the handle of a sealed anonymous ring (no name in /dev/shm)? */
+static inline bool map_anonymous(const struct zr_map *m)
+{
+    return m->obj[0] == '\0';
+}
+
+/* ---- producer.c, consumer.c: the steps both kinds of ring share ---------------- */
+
+/* Size, map, reserve and fill a ring in the object open on p->m.fd (its
+ * producer token taken) and make p its producer. The caller releases the
+ * map on failure. */
+ZINC_HIDDEN int zinc__producer_init(struct zinc_producer *p, const char *name,
+                                    const zinc_ring_config *cfg, struct zr_geom g,
+                                    uint64_t total);
+/* zinc_consumer_open for ring `name` in /dev/shm (fd < 0), or for the
+ * anonymous ring open on `fd` (borrowed; `name` is its label). */
+ZINC_HIDDEN int zinc__consumer_attach(const char *name, int fd, zinc_delivery mode,
+                                      zinc_consumer **out);
+
+/* ---- ring-anon.c ------------------------------------------------------------------ */
+
+/* zinc_producer_create with ZINC_RING_ANONYMOUS: a sealed memfd. On failure
+ * everything it made is released (not p itself). */
+ZINC_HIDDEN int zinc__anon_create(struct zinc_producer *p, const char *name,
+                                  const zinc_ring_config *cfg, struct zr_geom g, uint64_t total);
+/* Is `fd` a sealed anonymous ring's memfd (regular, on shmem, sealed
+ * against shrinking, growing and further seals)? 0, or -74 with a message. */
+ZINC_HIDDEN int zinc__anon_check(int fd, const char *label);
+/* A new open file description of the object open on `fd` (through
+ * /proc/self/fd; oflags O_RDWR or O_RDONLY), so that locks taken on it are
+ * its own: >= 0 or -errno. */
+ZINC_HIDDEN int zinc__anon_reopen(int fd, int oflags);
+/* Check the memfd open on `fd` (borrowed), give m a description of its own
+ * and map it (prot as zinc__map_existing). */
+ZINC_HIDDEN int zinc__anon_map(struct zr_map *m, int fd, const char *label, int prot);
+
+/* ---- rendezvous.c ----------------------------------------------------------------- */
+
+/* Stop p's listener, if any: no new connection is served once it returns.
+ * Joins the thread; in a forked child only closes the child's copies. */
+ZINC_HIDDEN void zinc__listener_stop(struct zinc_producer *p);
+
 /* ---- ring-table.c ---------------------------------------------------------------- */
 
 /* Is any consumer entry other than `except` (-1: none) held by a live
  * consumer? */
 ZINC_HIDDEN bool zinc__table_any_live(struct zr_map *m, int32_t except);
 /* Judge for zinc__shm_create: retire a ring whose producer is gone (mark it
- * closed, wake its sleepers) and answer 0; -17 when it lives. */
+ * closed, wake its sleepers) and answer 0; -17 when it lives. Reads and
+ * writes the old object with pread/pwrite only (never a SIGBUS). */
 ZINC_HIDDEN int zinc__ring_judge(int fd, const struct stat *st, const char *name, void *arg);
+/* Is the producer of the ring mapped in `m` gone, judged by its token
+ * alone? A producer that marked its ring closed drops its token right
+ * after: that is waited for (100 ms at most); a token still held then is a
+ * live producer whose state word someone else wrote. For removal
+ * decisions (a closing consumer). */
+ZINC_HIDDEN bool zinc__producer_gone(struct zr_map *m);
+/* Statistics of the validated ring open on m->fd (m->g and m->len set; no
+ * mapping needed), read with pread. */
+ZINC_HIDDEN int zinc__ring_stats_map(struct zr_map *m, zinc_ring_stats *rs,
+                                     zinc_consumer_stats *cs, uint32_t cap, uint32_t *n_out);
+/* The producer's check that its ring is still the one consumers find,
+ * called by claim when p->check_due is reached, i.e. at most every
+ * LIVENESS_PERIOD_NS of publish's clock (without timestamps: every 64
+ * frames, then the coarse clock): is the state word still OPEN (only the
+ * producer closes a live ring), does the name still refer to the object?
+ * If not, -32 for good; a ring whose name was taken is marked closed too
+ * (its consumers drain it, get -32 and re-open the name). 0 otherwise. */
+ZINC_HIDDEN int zinc__producer_check(struct zinc_producer *p);
+/* The first check_due of a new producer. */
+ZINC_HIDDEN void zinc__producer_check_init(struct zinc_producer *p);
 
 /* ---- consumer.c, for the waiters outside acquire ------------------------------- */
 

@@ -172,6 +172,19 @@ void zinc__map_register(struct zr_map *m)
     m->registered = true;
 }
 
+/* Other descriptors a forked child must not keep (a producer's listening
+ * socket: a child's copy would keep accepting connections nobody answers
+ * after the parent closed). */
+void zinc__fork_close_add(int fd)
+{
+    tok_register(fd);
+}
+
+void zinc__fork_close_del(int fd)
+{
+    tok_unregister(fd);
+}
+
 int zinc__map_init(struct zr_map *m, const char *name)
 {
     memset(m, 0, sizeof(*m));
@@ -184,64 +197,25 @@ int zinc__map_init(struct zr_map *m, const char *name)
     return ZINC_OK;
 }
 
-static void map_drop(struct zr_map *m, int prot)
-{
-    if (!m->base)
-        return;
-    if (prot & PROT_WRITE)
-        zinc__map_unshare(m->base, m->len);
-    else
-        munmap(m->base, m->len);
-    m->base = NULL;
-    m->len = 0;
-}
-
 int zinc__map_existing(struct zr_map *m, int prot)
 {
     struct stat st;
-    uint64_t size = 0;
-    uint64_t page = (uint64_t)zinc__page_size();
-    bool half_made = true;
     struct zinc_hdr copy;
-    /* An object only grows while it is being created (ftruncate to the
-     * header, then to its full size, then the magic): a size read before
-     * the magic may be the creator's first one. So once the magic is seen,
-     * the size is read again and, if it moved, the mapping redone; -74 must
-     * mean corruption, never "looked too early". Bounded: only a hostile
-     * peer resizes a finished object, and it gets -74 from validation. */
-    for (int attempt = 0;; attempt++) {
-        if (fstat(m->fd, &st) < 0)
-            return zinc__fail(-errno, "ring '%s': fstat: %s", m->name, strerror(errno));
-        m->dev = st.st_dev;
-        m->ino = st.st_ino;
-        size = (uint64_t)st.st_size;
-        half_made = size < sizeof(struct zinc_hdr);
-        if (half_made || size > SIZE_MAX)
-            break;
-        int err = 0;
-        if (prot & PROT_WRITE) {
-            m->base = zinc__map_shared(m->fd, st.st_dev, st.st_ino, (size_t)size, &err);
-        } else {
-            m->base = mmap(NULL, (size_t)size, prot, MAP_SHARED, m->fd, 0);
-            err = errno;
-            if (m->base == MAP_FAILED)
-                m->base = NULL;
-        }
-        if (!m->base)
-            return zinc__shm_errno(err, "ring (mmap)", m->name);
-        m->len = (size_t)size;
-        zinc__region_snapshot((const struct zinc_hdr *)m->base, &copy);
-        half_made = atomic_load_explicit(&copy.magic, memory_order_relaxed) == 0;
-        if (half_made)
-            break;
-        struct stat st2;
-        if (fstat(m->fd, &st2) < 0)
-            return zinc__fail(-errno, "ring '%s': fstat: %s", m->name, strerror(errno));
-        if ((uint64_t)st2.st_size == size || attempt >= 3)
-            break;
-        map_drop(m, prot); /* mapped at the creator's first size: map the finished object */
-    }
-    if (half_made) {
+    uint64_t page = (uint64_t)zinc__page_size();
+    /* Everything is read with pread and validated before anything is
+     * mapped: a peer truncating the object meanwhile yields a short read
+     * and a code, never a SIGBUS. The size is read after the header (an
+     * object only grows while it is being created, and its creator sizes it
+     * before the magic), so a finished header comes with its final size. */
+    int r = zinc__region_peek(m->fd, m->name, &copy, &st);
+    if (r < 0)
+        return r;
+    m->dev = st.st_dev;
+    m->ino = st.st_ino;
+    m->uid = st.st_uid;
+    uint64_t size = (uint64_t)st.st_size;
+    if (size < sizeof(struct zinc_hdr) ||
+        atomic_load_explicit(&copy.magic, memory_order_relaxed) == 0) {
         /* The creator takes the producer token right after shm_open, and
          * before it sizes the object, so the token tells a creation in
          * progress from a dead creator. Only an object that is still empty
@@ -256,15 +230,41 @@ int zinc__map_existing(struct zr_map *m, int prot)
         return zinc__fail(ZINC_EPIPE, "ring '%s': its creator died before finishing it",
                           m->name);
     }
-    m->hdr = (struct zinc_hdr *)m->base;
     uint64_t data_off;
-    int r = zinc__region_validate(&copy, size, &data_off, m->name);
+    r = zinc__region_validate(&copy, size, &data_off, m->name);
     if (r < 0)
         return r;
     if (copy.version != ZINC_REGION_V2 || data_off != page)
         return zinc__fail(ZINC_EBADMSG, "'%s' is a version-%u region, not a frame ring",
                           m->name, (unsigned)copy.version);
-    return zinc__ring_validate(m, data_off, size - data_off);
+    if (size > SIZE_MAX)
+        return zinc__fail(ZINC_EBADMSG, "ring '%s': too large to map here", m->name);
+    r = zinc__ring_validate(m, data_off, size - data_off);
+    if (r < 0)
+        return r;
+    m->len = (size_t)size;
+    if (!prot)
+        return ZINC_OK; /* validated, not mapped (statistics, judges) */
+    int err = 0;
+    if (prot & PROT_WRITE) {
+        m->base = zinc__map_shared(m->fd, st.st_dev, st.st_ino, m->len, &err);
+    } else {
+        m->base = mmap(NULL, m->len, prot, MAP_SHARED, m->fd, 0);
+        err = errno;
+        if (m->base == MAP_FAILED)
+            m->base = NULL;
+    }
+    if (!m->base)
+        return zinc__shm_errno(err, "ring (mmap)", m->name);
+    /* Shrunk between our fstat and the mmap: every byte past the new end
+     * would be a SIGBUS at first touch. (Shrinking it later, while we hold
+     * it, is what a same-uid peer can still do: docs/reliability.md.) */
+    r = zinc__shm_size_held(m->fd, size, m->name, "ring");
+    if (r < 0)
+        return r;
+    m->hdr = (struct zinc_hdr *)m->base;
+    zinc__ring_parts(m, data_off);
+    return ZINC_OK;
 }
 
 int zinc__map_open(const char *name, struct zr_map *m, int prot, const char *what)
@@ -272,8 +272,35 @@ int zinc__map_open(const char *name, struct zr_map *m, int prot, const char *wha
     int r = zinc__map_init(m, name);
     if (r < 0)
         return r;
-    m->fd = shm_open(m->obj, ((prot & PROT_WRITE) ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
-    if (m->fd < 0)
-        return zinc__shm_errno(errno, what, name);
+    /* A mapping is only made of a trusted object; a read-only peek (prot 0:
+     * pread only) may look at another user's, and reports it. */
+    struct stat st;
+    m->fd = zinc__shm_open_existing(m->obj, name, (prot & PROT_WRITE) ? O_RDWR : O_RDONLY, what,
+                                    prot == 0, &st, &m->foreign);
+    if (m->fd < 0) {
+        r = m->fd;
+        m->fd = -1;
+        return r;
+    }
     return zinc__map_existing(m, prot);
+}
+
+void zinc__map_advise_attach(struct zr_map *m)
+{
+#ifdef MADV_HUGEPAGE
+    if (m->flags & ZINC_RING_HUGEPAGES)
+        (void)madvise(m->base, m->len, MADV_HUGEPAGE); /* best effort, allocates nothing */
+#endif
+#ifdef MADV_POPULATE_READ
+    /* A read fault on a hole of a tmpfs file allocates a page (charged to
+     * us): populating a sparse ring would fill /dev/shm on a hostile
+     * creator's say-so. So only an object whose every page is allocated
+     * already is pre-faulted; at worst (a peer punching holes right after
+     * this fstat) we put back pages it had itself a moment before, never
+     * more than the object's size. */
+    struct stat st;
+    if ((m->flags & ZINC_RING_PREFAULT) && fstat(m->fd, &st) == 0 &&
+        (uint64_t)st.st_blocks * 512u >= (uint64_t)st.st_size)
+        (void)madvise(m->base, m->len, MADV_POPULATE_READ);
+#endif
 }

@@ -66,6 +66,35 @@ uint64_t zinc__shm_free_bytes(void)
 /* Byte of the object that removers of its name lock (beyond any token byte
  * and beyond EOF, where locks are allowed). */
 #define UNLINK_LOCK_BYTE ((off_t)1 << 62)
+/* How long a remover tries for the guard. A legitimate holder keeps it for
+ * a stat and an unlink (microseconds); one that holds it longer is stopped
+ * (SIGSTOP, a debugger) inside its own removal, or a hostile lock: never
+ * worth an unbounded wait. */
+#define GUARD_WAIT_NS 100000000ull
+
+/* Take the guard on the object open on fd: 0, or ZINC_ETIMEDOUT after
+ * GUARD_WAIT_NS; 1 when locks do not work here (remove without it, as
+ * before the guard existed). */
+static int guard_take(int fd)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = UNLINK_LOCK_BYTE,
+                       .l_len = 1};
+    uint64_t t0 = zinc__now_ns(CLOCK_MONOTONIC);
+    long nap = 20000; /* 20 us, doubling to 5 ms: a legitimate holder is quick */
+    for (;;) {
+        if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EACCES)
+            return 1;
+        if (zinc__now_ns(CLOCK_MONOTONIC) - t0 >= GUARD_WAIT_NS)
+            return ZINC_ETIMEDOUT;
+        struct timespec ts = {0, nap};
+        nanosleep(&ts, NULL);
+        nap = nap * 2 < 5000000 ? nap * 2 : 5000000;
+    }
+}
 
 int zinc__unlink_if_same(const char *obj, dev_t dev, ino_t ino)
 {
@@ -78,7 +107,8 @@ int zinc__unlink_if_same(const char *obj, dev_t dev, ino_t ino)
     char path[ZINC_OBJ_NAME_MAX + 16];
     struct stat st;
     snprintf(path, sizeof(path), "/dev/shm%s", obj);
-    int fd = shm_open(obj, O_RDWR | O_CLOEXEC, 0);
+    /* O_NONBLOCK, O_NOFOLLOW: whatever is at the name, never wait on it. */
+    int fd = shm_open(obj, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0 && errno != EACCES)
         return -errno;
     if (fd >= 0) {
@@ -86,10 +116,17 @@ int zinc__unlink_if_same(const char *obj, dev_t dev, ino_t ino)
             close(fd);
             return ZINC_EEXIST; /* the name refers to a replacement: keep it */
         }
-        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
-                           .l_start = UNLINK_LOCK_BYTE, .l_len = 1};
-        while (fcntl(fd, F_OFD_SETLKW, &fl) < 0 && errno == EINTR)
-            ;
+        if (guard_take(fd) == ZINC_ETIMEDOUT) {
+            close(fd);
+            /* Unlinking without the guard could remove a replacement's
+             * name: leave it. It is stale (whoever removes it decided so);
+             * the next create over it, zinc_ring_remove_stale or zinc gc
+             * removes it. */
+            return zinc__fail(ZINC_ETIMEDOUT, "remove '%s': another process has held the "
+                              "removal guard for 100 ms (stopped inside its own close, or a "
+                              "hostile lock): the name is left in place; remove it later "
+                              "(zinc gc)", obj + 1);
+        }
     }
     /* fd < 0: no write access, so no lock; unlinking is then most likely
      * refused anyway (sticky /dev/shm). */
@@ -103,6 +140,74 @@ int zinc__unlink_if_same(const char *obj, dev_t dev, ino_t ino)
     if (fd >= 0)
         close(fd); /* drops the lock */
     return r;
+}
+
+int zinc__shm_open_existing(const char *obj, const char *name, int oflag, const char *what,
+                            bool foreign_ok, struct stat *st, bool *foreign)
+{
+    if (foreign)
+        *foreign = false;
+    int fd = shm_open(obj, oflag | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0) {
+        int e = errno;
+        struct stat ls;
+        char path[ZINC_OBJ_NAME_MAX + 16];
+        snprintf(path, sizeof(path), "/dev/shm%s", obj);
+        if (e == ELOOP)
+            return zinc__fail(ZINC_EPERM, "%s '%s': the name is a symbolic link: refused",
+                              what, name);
+        if ((e == EACCES || e == EPERM) && lstat(path, &ls) == 0)
+            return zinc__fail(ZINC_EPERM, "%s '%s': permission denied: the %s belongs to uid "
+                              "%u (mode %04o), this process is euid %u",
+                              what, name, S_ISREG(ls.st_mode) ? "object"
+                                                              : zinc__file_type(ls.st_mode),
+                              (unsigned)ls.st_uid, (unsigned)(ls.st_mode & 07777),
+                              (unsigned)geteuid());
+        return zinc__shm_errno(e, what, name);
+    }
+    int r = zinc__fd_vet(fd, name, what, foreign_ok, st);
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    if (foreign)
+        *foreign = r == 1;
+    return fd;
+}
+
+int zinc__shm_size_held(int fd, uint64_t mapped, const char *name, const char *what)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        return zinc__fail(-e, "%s '%s': fstat: %s", what, name, strerror(e));
+    }
+    if ((uint64_t)st.st_size < mapped)
+        return zinc__fail(ZINC_EBADMSG, "%s '%s': the object shrank from %llu to %llu bytes "
+                          "while it was being attached (another process truncated it)",
+                          what, name, (unsigned long long)mapped,
+                          (unsigned long long)st.st_size);
+    return ZINC_OK;
+}
+
+int zinc__name_is(const char *obj, dev_t dev, ino_t ino)
+{
+    char path[ZINC_OBJ_NAME_MAX + 16];
+    struct stat st;
+    snprintf(path, sizeof(path), "/dev/shm%s", obj);
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : 1;
+    return st.st_dev == dev && st.st_ino == ino;
+}
+
+int zinc__shm_share_group(int fd, const char *name)
+{
+    /* fchmod, not the create mode: the umask must not narrow it. */
+    if (fchmod(fd, 0660) < 0) {
+        int e = errno;
+        return zinc__fail(-e, "create '%s': fchmod 0660: %s", name, strerror(e));
+    }
+    return ZINC_OK;
 }
 
 /* How often a creator retries the name after removing a stale object:
@@ -119,18 +224,15 @@ int zinc__shm_create(const char *obj, const char *name, zinc__judge_fn judge, vo
         err = errno;
         if (fd >= 0 || err != EEXIST || !judge)
             break;
-        int old = shm_open(obj, O_RDWR | O_CLOEXEC, 0);
-        if (old < 0) {
-            if (errno == ENOENT)
-                continue; /* removed meanwhile: try again */
-            return zinc__shm_errno(errno, "replace", name);
-        }
+        /* The one safe opener: another user's object (a squatter) is -1
+         * with both uids named, never judged nor removed; a FIFO or a
+         * symbolic link at the name is refused without waiting. */
         struct stat ost;
-        if (fstat(old, &ost) < 0) {
-            int e = errno;
-            close(old);
-            return zinc__fail(-e, "replace '%s': fstat: %s", name, strerror(e));
-        }
+        int old = zinc__shm_open_existing(obj, name, O_RDWR, "create", false, &ost, NULL);
+        if (old == ZINC_ENOENT)
+            continue; /* removed meanwhile: try again */
+        if (old < 0)
+            return old;
         int r = judge(old, &ost, name, arg);
         close(old);
         if (r < 0)
@@ -139,6 +241,8 @@ int zinc__shm_create(const char *obj, const char *name, zinc__judge_fn judge, vo
          * concurrent creator may have replaced it already: then the next
          * round judges the newcomer). */
         r = zinc__unlink_if_same(obj, ost.st_dev, ost.st_ino);
+        if (r == ZINC_ETIMEDOUT)
+            return r; /* the guard stayed taken: bounded, with its message */
         if (r < 0 && r != -ENOENT && r != ZINC_EEXIST)
             return zinc__shm_errno(-r, "replace", name);
     }

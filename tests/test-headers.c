@@ -89,7 +89,9 @@ Test(headers, zinc_h_abi_pinned)
     cr_assert_eq(offsetof(zinc_region_info, is_ring), 44);
     cr_assert_eq(offsetof(zinc_region_info, created_at), 48);
     cr_assert_eq(offsetof(zinc_region_info, name_hash), 56);
-    cr_assert_eq(offsetof(zinc_region_info, reserved), 64);
+    cr_assert_eq(offsetof(zinc_region_info, owner_uid), 64);
+    cr_assert_eq(offsetof(zinc_region_info, foreign), 68);
+    cr_assert_eq(offsetof(zinc_region_info, reserved), 72);
     /* the upstream return codes are literal numbers */
     cr_assert_eq(ZINC_EPERM, -1);
     cr_assert_eq(ZINC_ENOENT, -2);

@@ -30,6 +30,12 @@
  * Size: 300 kills or 60 s by default; ZINC_LONG_TESTS=1: 3000 kills or
  * 30 min; ZINC_KILL_ITERS=N overrides the count (sanitizer runs use less).
  *
+ * The same matrix runs on a sealed anonymous ring (ZINC_RING_ANONYMOUS):
+ * the producer listens on a socket path, consumers connect to it, counters
+ * are read through the socket, and at the end the socket file and the
+ * registry entry must be gone (and nothing was ever in /dev/shm). Half
+ * the size by default; the same with ZINC_LONG_TESTS=1.
+ *
  * A second test isolates the first race the matrix found: a closing
  * consumer of a dead ring must not remove the name of its replacement.
  */
@@ -97,6 +103,9 @@ struct km {
     struct proc prod;
     struct proc cons[NCONS];
     char name[64];
+    uint32_t anon;    /* a sealed anonymous ring, served on `addr` */
+    char addr[100];   /* socket path (anonymous rings) */
+    char dir[64];     /* its directory, and the registry's (ZINC_RUNTIME_DIR) */
 };
 
 static const zinc_delivery cons_mode[NCONS] = {ZINC_EVERY, ZINC_LOSSY, ZINC_LATEST};
@@ -183,8 +192,14 @@ static void producer_main(uint64_t seed)
     zinc_ring_config cfg = ru_cfg(SLOTS, SLOT_SIZE);
     cfg.max_consumers = 8;
     cfg.spin_ns = 2000;
+    if (S->anon)
+        cfg.flags |= ZINC_RING_ANONYMOUS;
     zinc_producer *p = NULL;
     int r = zinc_producer_create(S->name, &cfg, &p);
+    /* An anonymous ring is served at once; a dead predecessor's socket file
+     * is replaced at once (there is no grace for anything). */
+    if (r == 0 && S->anon)
+        r = zinc_producer_listen(p, S->addr); /* reported below */
     /* A creator killed after taking its token but before sizing the object
      * leaves an empty object that src/ring-map.c counts as "being created" for
      * 2 s (it cannot tell that creator from one between shm_open and its
@@ -273,11 +288,13 @@ static void consumer_main(int i, uint64_t seed)
             for (;;) {
                 if (ld32(&S->stop_cons))
                     goto out;
-                int r = zinc_consumer_open(S->name, mode, &c);
+                int r = S->anon ? zinc_consumer_connect(S->addr, mode, &c)
+                                : zinc_consumer_open(S->name, mode, &c);
                 if (r == 0)
                     break;
                 /* Between generations: the name is missing (-2), being
-                 * created (-11), or half-made by a creator that died (-32). */
+                 * created (-11), or half-made by a creator that died (-32);
+                 * a socket nobody listens on (-2). */
                 if ((r != ZINC_ENOENT && r != ZINC_EAGAIN && r != ZINC_EPIPE) ||
                     ru_now_ns() - t0 > 10ull * 1000000000ull) {
                     fail_child(me, E_OPEN, 0, r);
@@ -406,6 +423,24 @@ static void kill_all(void)
     }
     zinc_ring_remove_stale(S->name);
     zinc_unlink(S->name);
+    if (S->anon) {
+        char reg[128];
+        unlink(S->addr);
+        if (zinc_socket_registry(reg, sizeof(reg)) == 0) {
+            DIR *d = opendir(reg);
+            struct dirent *de;
+            while (d && (de = readdir(d))) {
+                char p[400];
+                snprintf(p, sizeof(p), "%s/%s", reg, de->d_name);
+                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+                    unlink(p); /* entries, and a killed producer's temporary link */
+            }
+            if (d)
+                closedir(d);
+            rmdir(reg);
+        }
+        rmdir(S->dir);
+    }
 }
 
 static void teardown(void)
@@ -468,9 +503,10 @@ static enum kind cur_kind = K_COUNT; /* the kill being checked, for messages */
 static void dump_state(const char *why)
 {
     static const char *names[NCONS] = {"EVERY", "LOSSY", "LATEST"};
-    fprintf(stderr, "kill matrix state (%s), last kill: %s; name %s %s\n", why,
+    fprintf(stderr, "kill matrix state (%s), last kill: %s; name %s %s%s%s\n", why,
             cur_kind < K_COUNT ? kind_name[cur_kind] : "none", S->name,
-            ru_exists(S->name) ? "exists" : "is missing");
+            ru_exists(S->name) ? "exists" : "is missing", S->anon ? "; socket " : "",
+            S->anon ? (access(S->addr, F_OK) == 0 ? "exists" : "is missing") : "");
     struct proc *all[NCONS + 1] = {&S->prod, &S->cons[0], &S->cons[1], &S->cons[2]};
     for (int i = 0; i <= NCONS; i++) {
         struct proc *p = all[i];
@@ -586,7 +622,15 @@ static void check_counters(void)
     zinc_ring_stats rs;
     zinc_consumer_stats cs[8];
     uint32_t n = 0;
-    int r = zinc_ring_stats_read(S->name, &rs, cs, 8, &n);
+    int r;
+    if (S->anon) {
+        int fd = zinc_ring_connect(S->addr);
+        cr_assert_geq(fd, 0, "zinc_ring_connect: %d %s", fd, zinc_last_error());
+        r = zinc_ring_stats_read_fd(fd, &rs, cs, 8, &n);
+        close(fd);
+    } else {
+        r = zinc_ring_stats_read(S->name, &rs, cs, 8, &n);
+    }
     cr_assert_eq(r, 0, "zinc_ring_stats_read: %d %s", r, zinc_last_error());
     cr_assert_eq(rs.generation, ld(&S->prod.gen));
     cr_assert_eq(rs.head, ld(&S->prod.last_seq), "head %llu, producer's last seq %llu",
@@ -609,16 +653,26 @@ static int env_int(const char *name, int dflt)
     return s && *s ? atoi(s) : dflt;
 }
 
-Test(kill_matrix, sigkill_anywhere_nobody_hangs_nothing_torn, .fini = teardown, .timeout = 2400)
+static void run_matrix(bool anon)
 {
     if (!ru_have_shm())
         cr_skip_test("no writable /dev/shm");
     S = ru_shared(sizeof(*S));
     cr_assert_not_null(S);
-    ru_name(S->name, sizeof(S->name), "km");
+    ru_name(S->name, sizeof(S->name), anon ? "km-anon" : "km");
     zinc_unlink(S->name);
-    int iters = env_int("ZINC_KILL_ITERS", ru_long() ? 3000 : 300);
-    uint64_t budget_ns = (uint64_t)env_int("ZINC_KILL_SECONDS", ru_long() ? 1800 : 60) *
+    S->anon = anon;
+    if (anon) {
+        char reg[128];
+        snprintf(S->dir, sizeof(S->dir), "/tmp/zt-km-%ld", (long)getpid());
+        snprintf(S->addr, sizeof(S->addr), "%s/ring.sock", S->dir);
+        snprintf(reg, sizeof(reg), "%s/reg", S->dir);
+        cr_assert_eq(mkdir(S->dir, 0700), 0, "mkdir %s: %s", S->dir, strerror(errno));
+        setenv("ZINC_RUNTIME_DIR", reg, 1); /* inherited by the children */
+    }
+    int scale = anon ? 2 : 1; /* the anonymous run: half the default size */
+    int iters = env_int("ZINC_KILL_ITERS", ru_long() ? 3000 : 300 / scale);
+    uint64_t budget_ns = (uint64_t)env_int("ZINC_KILL_SECONDS", ru_long() ? 1800 : 60 / scale) *
                          1000000000ull;
     uint64_t seed = (uint64_t)env_int("ZINC_KILL_SEED", (int)(ru_now_ns() & 0x7fffffff));
     ru_rng rng = {seed};
@@ -764,6 +818,23 @@ Test(kill_matrix, sigkill_anywhere_nobody_hangs_nothing_torn, .fini = teardown, 
         t.torn += ld(&S->cons[i].torn);
     }
 
+    if (anon) {
+        /* Nothing was ever in /dev/shm; a clean close removed the socket
+         * file and the registry entry. */
+        struct stat st;
+        cr_assert(!ru_exists(S->name), "an anonymous ring has a name in /dev/shm");
+        cr_assert_neq(stat(S->addr, &st), 0, "the socket file outlived a clean close");
+        char reg[128];
+        cr_assert_eq(zinc_socket_registry(reg, sizeof(reg)), 0);
+        DIR *rd = opendir(reg);
+        struct dirent *de;
+        int entries = 0;
+        while (rd && (de = readdir(rd)))
+            entries += de->d_name[0] != '.';
+        if (rd)
+            closedir(rd);
+        cr_assert_eq(entries, 0, "registry entries left after a clean close");
+    }
     /* Nothing is left that the library's own means cannot remove; after a
      * clean shutdown nothing is left at all. */
     bool left = ru_exists(S->name);
@@ -790,11 +861,11 @@ Test(kill_matrix, sigkill_anywhere_nobody_hangs_nothing_torn, .fini = teardown, 
         aimed += t.aimed[k];
     }
     fprintf(stderr,
-            "kill matrix: %llu rounds, %llu kills (%llu of them while creating), %llu aimed, "
+            "kill matrix%s: %llu rounds, %llu kills (%llu of them while creating), %llu aimed, "
             "%llu producer generations, %llu frames published, %llu frames acquired and "
             "checked (%llu refused as torn by release), %llu replacements waited for an "
             "empty object's grace, %.1f s\n",
-            (unsigned long long)t.rounds, (unsigned long long)kills,
+            anon ? " (anonymous ring)" : "", (unsigned long long)t.rounds, (unsigned long long)kills,
             (unsigned long long)t.kills[K_PROD_CREATING], (unsigned long long)aimed,
             (unsigned long long)t.gens, (unsigned long long)t.published,
             (unsigned long long)t.frames, (unsigned long long)t.torn,
@@ -804,6 +875,16 @@ Test(kill_matrix, sigkill_anywhere_nobody_hangs_nothing_torn, .fini = teardown, 
         fprintf(stderr, "  %-32s %6llu kills, %6llu at the aimed point\n", kind_name[k],
                 (unsigned long long)t.kills[k], (unsigned long long)t.aimed[k]);
     cr_assert_geq(t.rounds, iters < 20 ? (uint64_t)iters : 20u, "too few rounds ran");
+}
+
+Test(kill_matrix, sigkill_anywhere_nobody_hangs_nothing_torn, .fini = teardown, .timeout = 2400)
+{
+    run_matrix(false);
+}
+
+Test(kill_matrix, anonymous_ring_sigkill_anywhere, .fini = teardown, .timeout = 2400)
+{
+    run_matrix(true);
 }
 
 /* The race the matrix found first, in isolation: a consumer of a ring whose

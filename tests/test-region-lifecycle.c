@@ -827,7 +827,9 @@ Test(region_life, inspect_fields)
     cr_assert_eq(info.is_ring, 0);
     cr_assert(info.created_at >= t0 && info.created_at <= t1);
     cr_assert_eq(info.name_hash, zinc_name_hash(name));
-    for (int i = 0; i < 4; i++)
+    cr_assert_eq(info.owner_uid, geteuid());
+    cr_assert_eq(info.foreign, 0);
+    for (size_t i = 0; i < sizeof(info.reserved) / sizeof(info.reserved[0]); i++)
         cr_assert_eq(info.reserved[i], 0, "reserved words are zeroed");
     /* inspect takes no reference */
     cr_assert_eq(zinc_inspect(name, &info), 0);
@@ -846,6 +848,8 @@ Test(region_life, inspect_fields)
     cr_assert_eq(mine.created_at, info.created_at);
     cr_assert_eq(mine.name_hash, info.name_hash);
     cr_assert_eq(mine.notify_seq, 2);
+    cr_assert_eq(mine.owner_uid, geteuid());
+    cr_assert_eq(mine.foreign, 0);
     zinc_close(other);
     zinc_close(own);
 }

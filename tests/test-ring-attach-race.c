@@ -118,8 +118,11 @@ int __wrap_fstat64(int fd, struct stat *st);
 
 static _Atomic int finish_after_fstat; /* armed: the next fstat lets the creator finish */
 
+static void shrink_hook(void);
+
 int __wrap_fstat64(int fd, struct stat *st)
 {
+    shrink_hook();
     int r = __real_fstat64(fd, st);
     if (atomic_exchange(&finish_after_fstat, 0))
         creator_to(ST_DONE);
@@ -186,4 +189,105 @@ Test(attach_race, creator_finishes_between_fstat_and_map)
         zinc_unlink(g_name);
     }
     free(K.image);
+}
+
+/* ---- an object that shrinks while it is attached (issue 13, finding 3b) ---------- */
+
+/* A peer that flips the object's size (full <-> cut after the control
+ * block's first bytes) each time an opener has mapped it: the mmap seam
+ * marks "mapped", the next fstat flips the size first. An opener that
+ * remapped and re-read the size a bounded number of times, then trusted
+ * its last mapping, ended up writing its consumer entry past the end
+ * (SIGBUS); whichever size the peer starts from, attach must answer -74. */
+void *__real_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+
+static _Atomic int shrink_fd = -1;   /* the object the peer toggles, or -1 */
+static _Atomic int mapped_since;     /* an opener mapped since the last toggle */
+static off_t shrink_sizes[2];
+static int shrink_turn;
+
+void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    void *p = __real_mmap64(addr, len, prot, flags, fd, off);
+    if (p != MAP_FAILED && fd >= 0 && atomic_load(&shrink_fd) >= 0)
+        atomic_store(&mapped_since, 1);
+    return p;
+}
+
+static void shrink_hook(void)
+{
+    int fd = atomic_load(&shrink_fd);
+    if (fd >= 0 && atomic_exchange(&mapped_since, 0)) {
+        shrink_turn ^= 1;
+        (void)!ftruncate(fd, shrink_sizes[shrink_turn]);
+    }
+}
+
+static void shrink_after_map(bool start_cut);
+
+Test(attach_race, object_shrunk_after_mapping_is_refused)
+{
+    shrink_after_map(false);
+    shrink_after_map(true);
+}
+
+static void shrink_after_map(bool start_cut)
+{
+    /* The producer lives in a child of its own: the opener below must not
+     * inherit its mapping (it would reuse it rather than map). */
+    int ready[2], done[2], out[2];
+    cr_assert_eq(pipe(ready), 0);
+    cr_assert_eq(pipe(done), 0);
+    cr_assert_eq(pipe(out), 0);
+    pid_t prod = fork();
+    cr_assert_geq(prod, 0);
+    if (prod == 0) {
+        zinc_ring_config cfg = ru_cfg(4, 8192);
+        zinc_producer *p;
+        if (zinc_producer_create(g_name, &cfg, &p) != 0)
+            _exit(1);
+        ru_signal(ready[1]);
+        ru_await(done[0], 30000);
+        zinc_producer_close(p);
+        _exit(0);
+    }
+    cr_assert_eq(ru_await(ready[0], 20000), 0, "the producer did not start");
+    char path[256];
+    ru_shm_path(path, sizeof(path), g_name);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    cr_assert_geq(fd, 0);
+    struct stat st;
+    cr_assert_eq(__real_fstat64(fd, &st), 0);
+    /* Small: the header page and the start of the control block only. */
+    shrink_sizes[0] = st.st_size;
+    shrink_sizes[1] = (off_t)sysconf(_SC_PAGESIZE) + 512;
+    shrink_turn = start_cut;
+    cr_assert_eq(ftruncate(fd, shrink_sizes[shrink_turn]), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        atomic_store(&shrink_fd, fd);
+        zinc_consumer *c = NULL;
+        int r = zinc_consumer_open(g_name, ZINC_LATEST, &c);
+        atomic_store(&shrink_fd, -1);
+        (void)!write(out[1], &r, sizeof(r));
+        _exit(0);
+    }
+    int st_child = ru_reap(pid, 20000);
+    (void)!ftruncate(fd, st.st_size);
+    close(fd);
+    ru_signal(done[1]);
+    ru_reap(prod, 20000);
+    cr_assert(!WIFSIGNALED(st_child), "the opener died of signal %d", WTERMSIG(st_child));
+    cr_assert(ru_exit_ok(st_child), "opener status %d", st_child);
+    int r = 0;
+    cr_assert_eq(read(out[0], &r, sizeof(r)), (ssize_t)sizeof(r));
+    cr_expect_eq(r, ZINC_EBADMSG, "attach to an object whose size flips after each mmap "
+                 "(starting %s): %d", start_cut ? "cut" : "full", r);
+    for (int i = 0; i < 2; i++) {
+        close(ready[i]);
+        close(done[i]);
+        close(out[i]);
+    }
 }

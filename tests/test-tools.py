@@ -105,12 +105,12 @@ sys.stdin.read()  # hold the region until our stdin closes (or we are killed)
 """
 
 
-def hold_region(name, procs):
+def hold_region(name, procs, **kw):
     """A child process that creates plain region `name` and keeps it."""
     if not LIB or not os.path.exists(LIB):
         pytest.skip("ZINC_LIB not set")
     p = subprocess.Popen([sys.executable, "-c", REGION_HOLDER, LIB, name],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, **kw)
     procs.append(p)
     assert p.stdout.readline().strip() == "ready"
     return p
@@ -222,6 +222,52 @@ def test_rm_json_reports_the_real_code(request, cleanup):
     r = zinc("rm", "--json", "--force", bad)
     assert r.returncode == 0 and json.loads(r.stdout)["results"][0]["code"] == 0
     assert not shm_exists(bad)
+
+
+# --- foreign names: another user's, or not a regular file (issue 13) -------
+
+def test_foreign_and_fifo_names_are_flagged_kept_and_never_waited_on(request, cleanup):
+    names, procs = cleanup
+    fifo, other = uname(request, "-fifo"), uname(request, "-other")
+    names += [fifo, other]
+    # Any user can plant a FIFO at a zinc name; before the fix every
+    # read-only command blocked opening it (the TIMEOUT would fire).
+    os.mkfifo("/dev/shm/zinc_" + fifo, 0o600)
+    expect = {fifo}
+    if os.geteuid() == 0:
+        # A well-formed region of another user (uid 65534) at a zinc name.
+        hold_region(other, procs, user=65534, group=65534)
+        expect.add(other)
+    pattern = uname(request, "-*")
+    r = zinc("ls", pattern)
+    assert r.returncode == 0, r.stderr
+    rows = {line.split()[0]: line.split() for line in r.stdout.splitlines()[1:]
+            if line.startswith("tt")}
+    assert set(rows) == expect, r.stdout
+    for n in expect:
+        assert "foreign" in rows[n], rows[n]
+    assert f"{len(expect)} foreign" in r.stdout, r.stdout
+    by = {e["name"]: e for e in zinc_json("ls", pattern, "--json")["regions"]}
+    assert by[fifo]["foreign"] is True and by[fifo]["file_type"] == "fifo"
+    if other in expect:
+        assert by[other]["foreign"] is True and by[other]["kind"] == "region"
+        assert by[other]["owner_uid"] == 65534
+        st = zinc_json("stat", other, "--json")
+        assert st["foreign"] is True and st["owner_uid"] == 65534
+        assert "FOREIGN" in zinc("stat", other).stdout
+    r = zinc("stat", fifo)
+    assert r.returncode != 0 and "FIFO" in r.stderr, r.stderr
+    # gc never touches them, rm wants --force.
+    gc = zinc_json("gc", pattern, "--json")
+    assert {n["name"]: n["action"] for n in gc["names"]} == {n: "kept (foreign)" for n in expect}
+    r = zinc("rm", fifo)
+    assert r.returncode == 4 and "foreign" in r.stderr, r.stderr
+    assert os.path.exists("/dev/shm/zinc_" + fifo)
+    doc = zinc_json("doctor", "--json")
+    f = [x for x in doc["findings"] if x["check"] == "foreign"]
+    assert f and f[0]["level"] == "warn", doc["findings"]
+    assert zinc("rm", "--force", fifo).returncode == 0
+    assert not os.path.exists("/dev/shm/zinc_" + fifo)
 
 
 # --- doctor -----------------------------------------------------------------
@@ -604,3 +650,117 @@ def test_demo_script_summary_and_files():
     assert "snapshot: " in out and "video: " in out
     # The demo's ring is gone and none of its processes is left.
     assert not shm_exists(f"demo-{p.pid}")  # the ring is named after the script's pid
+
+
+# --- sealed anonymous rings: camera/infer --socket, ls, stat, gc (issue 13) ---
+
+@pytest.fixture
+def anon_env(tmp_path, monkeypatch):
+    """A private socket registry (ZINC_RUNTIME_DIR) for the tool and the
+    examples this test starts; its sockets live in tmp_path."""
+    reg = tmp_path / "reg"
+    monkeypatch.setenv("ZINC_RUNTIME_DIR", str(reg))
+    return tmp_path, reg
+
+
+def start_anon_camera(sock, procs, *extra, name="anoncam"):
+    p = subprocess.Popen([example("camera"), "--name", name, "--socket", sock, *extra],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    procs.append(p)
+    wait_line(p, "ready")
+    return p
+
+
+def test_anonymous_camera_infer_ls_stat(request, cleanup, anon_env):
+    """camera --socket and infer --socket stream through a sealed memfd;
+    nothing is in /dev/shm; zinc ls and stat see the ring by its address."""
+    _, procs = cleanup
+    tmp, reg = anon_env
+    sock = f"@zt{os.getpid()}-{request.node.name[:30]}"
+    name = uname(request)  # labels the anonymous ring: never a name in /dev/shm
+    cam = start_anon_camera(sock, procs, "--size", "64x48", "--fps", "0",
+                            "--frames", str(FRAMES), "--wait-consumers", "1", "--hold",
+                            name=name)
+    inf = subprocess.Popen([example("infer"), "--socket", sock, "--mode", "every", "--json",
+                            "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    procs.append(inf)
+    wait_line(cam, "done, holding")
+    assert not shm_exists(name), "an anonymous ring has a name in /dev/shm"
+    (entry,) = [r for r in zinc_json("ls", "--json")["regions"] if r["name"] == sock]
+    assert entry["anonymous"] is True and entry["kind"] == "ring"
+    assert entry["owner_alive"] is True and entry["head"] == FRAMES
+    st = zinc_json("stat", sock, "--json")
+    assert st["anonymous"] is True and st["ring"]["flags"] & 0x8
+    assert st["producer"]["published"] == FRAMES and st["producer"]["alive"] is True
+    text = zinc("stat", sock)
+    assert text.returncode == 0 and "sealed anonymous ring" in text.stdout
+    assert zinc("ls", sock).stdout.count(sock) == 1, "a pattern selects the address"
+    rm = zinc("rm", sock)
+    assert rm.returncode == 2 and "socket address" in rm.stderr
+    cam.communicate(input="", timeout=TIMEOUT)  # the camera closes: infer sees the end
+    assert cam.returncode == 0
+    out, err = inf.communicate(timeout=TIMEOUT)
+    assert inf.returncode == 0, err
+    res = json.loads(out)
+    assert res["name"] == sock and res["frames"] == FRAMES and res["torn"] == 0
+    assert sock not in zinc("ls").stdout
+    assert not [e for e in os.listdir(reg) if not e.startswith(".")], "registry entry left"
+    missing = zinc("stat", sock)
+    assert missing.returncode == 3 and "nobody listens" in missing.stderr
+
+
+def test_gc_removes_registry_entry_of_killed_anonymous_producer(request, cleanup, anon_env):
+    _, procs = cleanup
+    tmp, reg = anon_env
+    sock = str(tmp / "cam.sock")
+    cam = start_anon_camera(sock, procs, "--size", "64x48", "--fps", "0", "--frames", "3",
+                            "--hold")
+    wait_line(cam, "done, holding")
+    assert [r["name"] for r in zinc_json("ls", "--json")["regions"]].count(sock) == 1
+    cam.send_signal(signal.SIGKILL)
+    cam.wait(timeout=TIMEOUT)
+    # The ring went with its last descriptor; the socket file and the
+    # registry entry stay until a new producer or gc.
+    assert os.path.exists(sock)
+    assert sock not in [r["name"] for r in zinc_json("ls", "--json")["regions"]]
+    dry = zinc_json("gc", "--dry-run", "--json")
+    assert {"name": sock, "kind": "socket", "action": "would remove (nobody listens)",
+            "code": 0} in dry["names"]
+    assert [e for e in os.listdir(reg) if not e.startswith(".")]
+    gc = zinc_json("gc", "--json")
+    assert {"name": sock, "kind": "socket", "action": "removed (nobody listens)",
+            "code": 0} in gc["names"]
+    assert not [e for e in os.listdir(reg) if not e.startswith(".")]
+    # A new producer takes the dead one's socket path at once.
+    cam2 = start_anon_camera(sock, procs, "--size", "64x48", "--fps", "0", "--frames", "1",
+                             "--hold")
+    wait_line(cam2, "done, holding")
+    assert zinc_json("stat", sock, "--json")["producer"]["published"] == 1
+    cam2.communicate(input="", timeout=TIMEOUT)
+    assert cam2.returncode == 0 and not os.path.exists(sock)
+
+
+def test_infer_in_a_mount_namespace_with_a_private_dev_shm(request, cleanup, anon_env):
+    """unshare -m with a tmpfs of its own on /dev/shm: the consumer cannot
+    see the producer's /dev/shm and still receives every frame."""
+    _, procs = cleanup
+    tmp, _ = anon_env
+    if os.geteuid() != 0:
+        pytest.skip("needs root (unshare -m, mount)")
+    probe = run(["unshare", "-m", "sh", "-c", "mount -t tmpfs tmpfs /dev/shm"])
+    if probe.returncode != 0:
+        pytest.skip(f"cannot make a mount namespace here: {probe.stderr.strip()}")
+    sock = str(tmp / "ns.sock")
+    cam = start_anon_camera(sock, procs, "--size", "64x48", "--fps", "0",
+                            "--frames", str(FRAMES), "--wait-consumers", "1")
+    inner = ("mount -t tmpfs -o size=1m tmpfs /dev/shm && "
+             "test -z \"$(ls -A /dev/shm)\" && "
+             f"exec {example('infer')} --socket {sock} --mode every --json --quiet")
+    inf = run(["unshare", "-m", "--propagation", "private", "sh", "-c", inner])
+    assert inf.returncode == 0, inf.stderr
+    res = json.loads(inf.stdout)
+    assert res["frames"] == FRAMES and res["torn"] == 0 and res["dropped"] == 0
+    cam.communicate(timeout=TIMEOUT)
+    assert cam.returncode == 0

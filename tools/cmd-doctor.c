@@ -127,16 +127,18 @@ static const char *container_kind(void)
 
 struct census {
     unsigned stale, foreign;
+    char example[ZINC_NAME_MAX + 1];
 };
 
 static void count_name(const struct snapshot *s, void *ctx)
 {
     struct census *c = ctx;
-    char path[300];
-    struct stat st;
-    snprintf(path, sizeof(path), SHM_DIR "/" PREFIX "%s", s->name);
-    if (stat(path, &st) == 0 && st.st_uid != geteuid())
+    if (s->foreign) {
         c->foreign++;
+        if (c->foreign == 1) /* the first one, as an example in the finding */
+            snprintf(c->example, sizeof(c->example), "%s", s->name);
+        return; /* not ours to call stale */
+    }
     if (snap_owner_gone(s) == 1)
         c->stale++;
 }
@@ -242,9 +244,15 @@ int cmd_doctor(int argc, char **argv)
         else
             finding(&d, LV_OK, "stale", "%ld Zinc name%s, none stale", n, n == 1 ? "" : "s");
         if (c.foreign)
-            finding(&d, LV_INFO, "ownership", "%u name%s belong%s to another user: only that "
-                    "user (or root) can open or remove them", c.foreign,
-                    c.foreign == 1 ? "" : "s", c.foreign == 1 ? "s" : "");
+            finding(&d, LV_WARN, "foreign", "%u name%s (e.g. '%s') belong%s to another user "
+                    "or %s not a regular file: zinc refuses to attach to them (-1 or -74), and "
+                    "so would a producer of that name here; if it is a squatter, its owner or root removes "
+                    "it (zinc rm --force NAME); to share with another user on purpose, see "
+                    "ZINC_TRUST_UID in docs/reliability.md", c.foreign,
+                    c.foreign == 1 ? "" : "s", c.example, c.foreign == 1 ? "s" : "",
+                    c.foreign == 1 ? "is" : "are");
+        else if (n > 0)
+            finding(&d, LV_OK, "foreign", "every Zinc name belongs to this user");
     }
 
     if (ctr)

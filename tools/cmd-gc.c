@@ -2,14 +2,22 @@
 /* zinc gc [PATTERN...]: remove every name whose owner is gone. */
 #include "zinc-tool.h"
 
+#include <dirent.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 static const char usage_gc[] =
     "usage: zinc gc [PATTERN...] [--dry-run] [--json]\n"
     "Remove every Zinc name in /dev/shm whose owner is gone: rings whose\n"
     "producer closed, died or never finished creating, and plain regions whose\n"
-    "creator closed or died. Names with a live owner are never touched.\n"
+    "creator closed or died. Names with a live owner are never touched, nor\n"
+    "foreign ones (another user's, or not a regular file: zinc ls shows them).\n"
     "PATTERNs (shell globs, e.g. 'test-*') restrict it to matching names.\n"
+    "Entries of the socket registry nobody listens on any more (anonymous\n"
+    "rings whose producer died) are removed too.\n"
     "  --dry-run  only say what would be removed\n"
     "  --json     one JSON object: {\"names\": [...], \"removed\", \"kept\"}\n";
 
@@ -19,13 +27,86 @@ struct gc {
     unsigned removed, kept;
 };
 
+static void gc_row(struct gc *g, const char *name, const char *kind, const char *action,
+                   int rc)
+{
+    if (g->json) {
+        fputs(g->removed + g->kept > 1 ? "," : "", stdout);
+        fputs("{\"name\":", stdout);
+        zf_json_str(stdout, name);
+        fprintf(stdout, ",\"kind\":\"%s\",\"action\":\"%s\",\"code\":%d}", kind, action, rc);
+    } else if (strcmp(action, "kept (live)") != 0) {
+        printf("%-24s %-7s %s\n", name, kind, action);
+    }
+}
+
+/* Registry entries whose address nobody listens on: their producer died
+ * without closing. An anonymous ring has nothing else to collect (the
+ * kernel frees the memfd with its last descriptor). */
+static void gc_registry(struct gc *g, char **pat, int npat)
+{
+    /* A producer killed between writing its entry's temporary link and
+     * renaming it leaves ".<hash>.<pid>": gone after a minute, whoever made
+     * it (a live producer renames its own within microseconds). */
+    char dir[400];
+    DIR *d = zinc_socket_registry(dir, sizeof(dir)) == 0 ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char path[512];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%.100s", dir, e->d_name);
+        if (e->d_name[0] != '.' || !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+            lstat(path, &st) != 0 || !S_ISLNK(st.st_mode) || time(NULL) - st.st_mtime < 60)
+            continue;
+        if (!g->dry_run)
+            (void)unlink(path);
+    }
+    if (d)
+        closedir(d);
+    struct reg_entry *reg;
+    size_t n;
+    if (list_registry(pat, npat, &reg, &n) != 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        struct stat before, after;
+        if (lstat(reg[i].path, &before) != 0)
+            continue;
+        int fd = zinc_ring_connect(reg[i].address);
+        if (fd >= 0) {
+            close(fd);
+            continue; /* live: ls shows it */
+        }
+        if (fd != ZINC_ENOENT)
+            continue; /* busy, stopped or foreign: never guess */
+        /* Only the entry we probed (a new producer may have just replaced it). */
+        bool same = lstat(reg[i].path, &after) == 0 && after.st_ino == before.st_ino;
+        int rc = 0;
+        if (!g->dry_run && same && unlink(reg[i].path) != 0)
+            rc = ZINC_EPERM;
+        if (!same)
+            continue;
+        if (rc == 0)
+            g->removed++;
+        else
+            g->kept++;
+        gc_row(g, reg[i].address, "socket",
+               rc != 0 ? "error" : g->dry_run ? "would remove (nobody listens)"
+                                              : "removed (nobody listens)", rc);
+    }
+    free(reg);
+}
+
 static void gc_one(const struct snapshot *s, void *ctx)
 {
     struct gc *g = ctx;
+    if (s->anon)
+        return; /* a live anonymous ring (the registry's dead ones: gc_registry) */
     int gone = snap_owner_gone(s), rc = 0;
     const char *action;
     bool counts = false; /* removed, or would be */
-    if (gone == 1) {
+    if (s->foreign) {
+        action = "kept (foreign)"; /* not ours to judge: its owner or root removes it */
+    } else if (gone == 1) {
         if (g->dry_run) {
             action = "would remove";
             counts = true;
@@ -53,15 +134,7 @@ static void gc_one(const struct snapshot *s, void *ctx)
         print_zinc_error("cannot remove", s->name, rc);
         g->ret = EXIT_ERROR;
     }
-    if (g->json) {
-        fputs(g->removed + g->kept > 1 ? "," : "", stdout);
-        fputs("{\"name\":", stdout);
-        zf_json_str(stdout, s->name);
-        fprintf(stdout, ",\"kind\":\"%s\",\"action\":\"%s\",\"code\":%d}", snap_kind(s), action,
-                rc);
-    } else if (strcmp(action, "kept (live)") != 0) {
-        printf("%-24s %-7s %s\n", s->name, snap_kind(s), action);
-    }
+    gc_row(g, s->name, snap_kind(s), action, rc);
 }
 
 int cmd_gc(int argc, char **argv)
@@ -76,6 +149,7 @@ int cmd_gc(int argc, char **argv)
         printf("{\"dry_run\":%s,\"names\":[", o.dry_run ? "true" : "false");
     if (each_snapshot(argv + first, argc - first, gc_one, &g) < 0)
         return EXIT_ERROR;
+    gc_registry(&g, argv + first, argc - first);
     if (o.json)
         printf("],\"removed\":%u,\"kept\":%u}\n", g.removed, g.kept);
     else

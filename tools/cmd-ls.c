@@ -9,8 +9,11 @@ static const char usage_ls[] =
     "usage: zinc ls [PATTERN...] [--json]\n"
     "List every Zinc region and frame ring in /dev/shm: name, kind (region or\n"
     "ring), size, owner pid and whether it is alive, open handles (refs) and\n"
-    "attached consumers (alive/entries). PATTERNs (shell globs, e.g. 'cam*')\n"
-    "restrict the list.\n"
+    "attached consumers (alive/entries). A name owned by another user, or that\n"
+    "is not a regular file (a FIFO, a link), shows as \"foreign\": the library\n"
+    "refuses to attach to it. Then every sealed anonymous ring whose producer\n"
+    "listens on a socket registered for this user, by its address (@name or a\n"
+    "path). PATTERNs (shell globs, e.g. 'cam*') restrict the list.\n"
     "  --json   one JSON object: {\"regions\": [...]}\n";
 
 static void json_summary(FILE *o, const struct snapshot *s)
@@ -20,7 +23,12 @@ static void json_summary(FILE *o, const struct snapshot *s)
     snap_owner(s, &pid, &alive);
     fprintf(o, "{\"name\":");
     zf_json_str(o, s->name);
-    fprintf(o, ",\"kind\":\"%s\"", snap_kind(s));
+    fprintf(o, ",\"kind\":\"%s\",\"foreign\":%s,\"file_type\":\"%s\"", snap_kind(s),
+            s->foreign ? "true" : "false", s->file_type);
+    if (s->have_stat)
+        fprintf(o, ",\"owner_uid\":%u", s->uid);
+    if (s->anon)
+        fputs(",\"anonymous\":true", o);
     if (s->info_rc != 0) {
         fprintf(o, ",\"error\":%d,\"message\":", s->info_rc);
         zf_json_str(o, zinc_strerror(s->info_rc));
@@ -50,7 +58,7 @@ static void text_invalid(const struct snapshot *s)
     snprintf(path, sizeof(path), SHM_DIR "/" PREFIX "%s", s->name);
     if (stat(path, &st) == 0)
         human_bytes((uint64_t)st.st_size, sz, sizeof(sz));
-    printf(ROW, s->name, snap_kind(s), sz, "-", "-", "-", "-");
+    printf(ROW, s->name, snap_kind(s), sz, "-", s->foreign ? "foreign" : "-", "-", "-");
 }
 
 static void text_row(const struct snapshot *s)
@@ -71,6 +79,8 @@ static void text_row(const struct snapshot *s)
         if (!alive)
             state = (s->info.flags & 1) ? "closed" : "dead";
     }
+    if (s->foreign)
+        state = "foreign"; /* its pid and liveness are its owner's word, unverified */
     snprintf(pidtxt, sizeof(pidtxt), "%d", pid);
     snprintf(refs, sizeof(refs), "%u", s->info.ref_count);
     printf(ROW, s->name, snap_kind(s), human_bytes(s->info.file_size, sz, sizeof(sz)), pidtxt,
@@ -79,7 +89,7 @@ static void text_row(const struct snapshot *s)
 
 struct ls {
     bool json;
-    size_t shown, invalid;
+    size_t shown, invalid, foreign;
 };
 
 static void ls_one(const struct snapshot *s, void *ctx)
@@ -94,10 +104,11 @@ static void ls_one(const struct snapshot *s, void *ctx)
             printf(ROW, "NAME", "KIND", "SIZE", "OWNER", "STATE", "REFS", "CONSUMERS");
         if (s->info_rc != 0) {
             text_invalid(s);
-            l->invalid++;
+            l->invalid += !s->foreign;
         } else {
             text_row(s);
         }
+        l->foreign += s->foreign;
     }
     l->shown++;
 }
@@ -120,8 +131,12 @@ int cmd_ls(int argc, char **argv)
         fputs("]}\n", stdout);
     else if (l.shown == 0)
         print_none_found(pat, npat);
-    else if (l.invalid)
+    if (!o.json && l.invalid)
         printf("%zu invalid: not a zinc region or ring of a known layout "
                "(zinc stat NAME says why)\n", l.invalid);
+    if (!o.json && l.foreign)
+        printf("%zu foreign: owned by another user or not a regular file; zinc does not "
+               "attach to %s (zinc stat NAME says why)\n", l.foreign,
+               l.foreign == 1 ? "it" : "them");
     return EXIT_OKAY;
 }

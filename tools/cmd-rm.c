@@ -7,7 +7,8 @@
 static const char usage_rm[] =
     "usage: zinc rm NAME... [--force] [--json]\n"
     "Remove regions or rings by name. A name whose owner (the ring's producer,\n"
-    "or the region's creator) is alive is refused (exit 4) unless --force;\n"
+    "or the region's creator) is alive is refused (exit 4) unless --force, and\n"
+    "so is a foreign one (another user's, or not a regular file);\n"
     "processes that have it mapped keep their mapping.\n"
     "  --json   one JSON object: {\"results\": [{\"name\", \"result\", \"code\"}]}\n";
 
@@ -17,6 +18,13 @@ static int rm_one(const char *name, const struct opts *o, struct snapshot *s, in
                   const char **result)
 {
     *rc = 0;
+    if (is_address(name)) {
+        fprintf(stderr, "%s: '%s' is a socket address: a sealed anonymous ring has no name to "
+                "remove; it is gone once its producer and consumers close\n", prog, name);
+        *rc = ZINC_EINVAL;
+        *result = "not a name";
+        return EXIT_USAGE;
+    }
     if (check_name_arg(name) != 0) {
         *rc = ZINC_EINVAL;
         *result = "invalid name";
@@ -29,6 +37,14 @@ static int rm_one(const char *name, const struct opts *o, struct snapshot *s, in
         if (!o->json)
             print_zinc_error("cannot remove", name, *rc);
         return EXIT_NOTFOUND;
+    }
+    if (!o->force && s->foreign) {
+        char why[96];
+        fprintf(stderr, "%s: '%s' is foreign (%s); not removed (use --force)\n", prog, name,
+                snap_foreign_why(s, why, sizeof(why)));
+        *rc = ZINC_EPERM;
+        *result = "refused: foreign";
+        return EXIT_REFUSED;
     }
     int gone = snap_owner_gone(s);
     if (!o->force && gone == 0) {

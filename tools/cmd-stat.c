@@ -6,11 +6,12 @@
 #include <stdlib.h>
 
 static const char usage_stat[] =
-    "usage: zinc stat NAME [--json]\n"
+    "usage: zinc stat NAME|ADDRESS [--json]\n"
     "Show a region's header and, for a frame ring, its geometry, the producer's\n"
     "counters and every consumer's counters, lag and publish->acquire latency\n"
     "percentiles (p50/p90/p99, from the shared log2 histogram: exact to within\n"
-    "a factor of two).\n"
+    "a factor of two). An ADDRESS (@name, or a path with a '/') is the socket a\n"
+    "sealed anonymous ring's producer listens on.\n"
     "  --json   one JSON object\n";
 
 static void json_consumer(FILE *o, const zinc_consumer_stats *c)
@@ -42,6 +43,8 @@ static void stat_json(const struct snapshot *s)
     snap_owner(s, &pid, &alive);
     fprintf(o, "{\"name\":");
     zf_json_str(o, s->name);
+    if (s->anon)
+        fputs(",\"anonymous\":true", o);
     fprintf(o, ",\"kind\":\"%s\",\"region\":{\"layout\":%u,\"flags\":%u,\"file_size\":%" PRIu64
             ",\"capacity\":%" PRIu64 ",\"data_offset\":%" PRIu64 ",\"ref_count\":%u"
             ",\"owner_pid\":%d,\"owner_alive\":%s,\"notify_seq\":%u,\"created_at_ns\":%" PRIu64
@@ -49,7 +52,8 @@ static void stat_json(const struct snapshot *s)
             snap_kind(s), in->version, in->flags, in->file_size, in->capacity, in->data_offset,
             in->ref_count, in->owner_pid, in->owner_alive ? "true" : "false", in->notify_seq,
             in->created_at, in->name_hash);
-    fprintf(o, ",\"owner_pid\":%d,\"owner_alive\":%s", pid, alive ? "true" : "false");
+    fprintf(o, ",\"owner_pid\":%d,\"owner_alive\":%s,\"owner_uid\":%u,\"foreign\":%s", pid,
+            alive ? "true" : "false", in->owner_uid, s->foreign ? "true" : "false");
     if (snap_is_ring(s)) {
         const zinc_ring_stats *r = &s->rs;
         char fcc[8];
@@ -95,7 +99,8 @@ static void stat_text(const struct snapshot *s)
     char when[64] = "?";
     if (localtime_r(&created, &tm))
         strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-    printf("%s: %s\n", s->name, snap_kind(s));
+    printf("%s: %s%s\n", s->name, snap_kind(s),
+           s->anon ? " (sealed anonymous ring, served on this socket)" : "");
     printf("  region   layout v%u, %s object, %s data at offset %" PRIu64 ", refs %u, "
            "flags 0x%x\n",
            in->version, human_bytes(in->file_size, b1, sizeof(b1)),
@@ -103,6 +108,9 @@ static void stat_text(const struct snapshot *s)
            in->flags);
     printf("  owner    pid %d, %s; created %s; name hash 0x%016" PRIx64 "\n", pid,
            alive ? "alive" : "gone", when, in->name_hash);
+    if (s->foreign)
+        printf("  FOREIGN  owned by uid %u, not this user: zinc refuses to attach to it "
+               "(ZINC_TRUST_UID=%u trusts it on purpose)\n", in->owner_uid, in->owner_uid);
     if (!in->is_ring) {
         printf("  notify   seq %u\n", in->notify_seq);
         return;
@@ -160,13 +168,17 @@ int cmd_stat(int argc, char **argv)
     int first = parse_cmd(argc, argv, "j", usage_stat, "NAME", 1, 1, &o, &ec);
     if (first < 0)
         return ec;
-    const char *name = bare_name(argv[first]);
-    if (check_name_arg(name) != 0)
+    bool addr = is_address(argv[first]);
+    const char *name = addr ? argv[first] : bare_name(argv[first]);
+    if (!addr && check_name_arg(name) != 0)
         return EXIT_USAGE;
     struct snapshot *s = malloc(sizeof(*s));
     if (!s)
         return EXIT_ERROR;
-    snap_read(name, s);
+    if (addr)
+        snap_read_address(name, s);
+    else
+        snap_read(name, s);
     int ret = EXIT_OKAY;
     if (s->info_rc != 0) {
         print_zinc_error("cannot inspect", name, s->info_rc);

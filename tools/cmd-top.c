@@ -194,8 +194,9 @@ int cmd_top(int argc, char **argv)
         fputs(usage_top, stderr);
         return EXIT_USAGE;
     }
-    const char *name = bare_name(argv[first]);
-    if (check_name_arg(name) != 0)
+    bool addr = is_address(argv[first]); /* an anonymous ring's socket */
+    const char *name = addr ? argv[first] : bare_name(argv[first]);
+    if (!addr && check_name_arg(name) != 0)
         return EXIT_USAGE;
     struct snapshot *snap = malloc(2 * sizeof(*snap));
     struct rates *r = malloc(sizeof(*r));
@@ -205,7 +206,10 @@ int cmd_top(int argc, char **argv)
         return EXIT_ERROR;
     }
     struct snapshot *prev = &snap[0], *cur = &snap[1];
-    snap_read(name, prev);
+    if (addr)
+        snap_read_address(name, prev);
+    else
+        snap_read(name, prev);
     int ret = EXIT_OKAY;
     if (prev->info_rc != 0 || !snap_is_ring(prev)) {
         if (prev->info_rc != 0)
@@ -230,7 +234,10 @@ int cmd_top(int argc, char **argv)
     for (long n = 0; o.count < 0 || n < o.count; n++) {
         if (wait_or_quit(interval))
             break;
-        snap_read(name, cur);
+        if (addr)
+            snap_read_address(name, cur);
+        else
+            snap_read(name, cur);
         if (cur->info_rc != 0 || !snap_is_ring(cur)) {
             if (!o.json)
                 printf("%sring '%s' is gone\n", o.line && tty ? "\n" : "", name);

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *prog = "zinc";
@@ -363,11 +364,40 @@ void print_none_found(char **pat, int npat)
 
 /* ---- one name ---------------------------------------------------------------- */
 
+static const char *type_name(mode_t m)
+{
+    switch (m & S_IFMT) {
+    case S_IFREG: return "file";
+    case S_IFIFO: return "fifo";
+    case S_IFLNK: return "symlink";
+    case S_IFDIR: return "directory";
+    case S_IFSOCK: return "socket";
+    case S_IFCHR: return "char-device";
+    case S_IFBLK: return "block-device";
+    default: return "special";
+    }
+}
+
 void snap_read(const char *name, struct snapshot *s)
 {
     memset(s, 0, sizeof(*s));
     snprintf(s->name, sizeof(s->name), "%s", name);
+    char path[300];
+    struct stat st;
+    snprintf(path, sizeof(path), SHM_DIR "/" PREFIX "%s", name);
+    s->file_type = "file";
+    if (lstat(path, &st) == 0) {
+        s->have_stat = true;
+        s->uid = (uint32_t)st.st_uid;
+        s->file_type = type_name(st.st_mode);
+    }
     s->info_rc = zinc_inspect(name, &s->info);
+    /* The library's verdict when it could read the header (it knows the
+     * ZINC_TRUST_UID list); the name's owner and type otherwise. */
+    if (s->info_rc == 0)
+        s->foreign = s->info.foreign != 0;
+    else if (s->have_stat)
+        s->foreign = !S_ISREG(st.st_mode) || st.st_uid != geteuid();
     s->ring_rc = ZINC_EBADMSG;
     if (s->info_rc == 0 && s->info.is_ring) {
         s->ring_rc = zinc_ring_stats_read(name, &s->rs, s->cs, MAX_CONS, &s->ncons);
@@ -375,6 +405,80 @@ void snap_read(const char *name, struct snapshot *s)
             s->ncons = MAX_CONS;
     }
     s->taken_ns = now_ns(CLOCK_MONOTONIC);
+}
+
+void snap_read_address(const char *address, struct snapshot *s)
+{
+    memset(s, 0, sizeof(*s));
+    snprintf(s->name, sizeof(s->name), "%s", address);
+    s->anon = true;
+    s->file_type = "memfd"; /* a sealed anonymous ring: no name in /dev/shm */
+    s->ring_rc = ZINC_EBADMSG;
+    /* The descriptor the producer's listener serves: a read-only look
+     * (pread for the header, a mapping of a sealed memfd for the ring). */
+    int fd = zinc_ring_connect(address);
+    if (fd < 0) {
+        s->info_rc = fd;
+    } else {
+        s->info_rc = zinc_inspect_fd(fd, &s->info);
+        if (s->info_rc == 0 && s->info.is_ring) {
+            s->ring_rc = zinc_ring_stats_read_fd(fd, &s->rs, s->cs, MAX_CONS, &s->ncons);
+            if (s->ncons > MAX_CONS)
+                s->ncons = MAX_CONS;
+        }
+        close(fd);
+    }
+    s->taken_ns = now_ns(CLOCK_MONOTONIC);
+}
+
+bool is_address(const char *arg)
+{
+    return arg[0] == '@' ||
+           (strchr(arg, '/') && strncmp(arg, SHM_DIR "/", strlen(SHM_DIR "/")) != 0);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const struct reg_entry *)a)->address, ((const struct reg_entry *)b)->address);
+}
+
+int list_registry(char **pat, int npat, struct reg_entry **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    char dir[400];
+    if (zinc_socket_registry(dir, sizeof(dir)) != 0)
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0; /* no producer ever listened: nothing registered */
+    struct reg_entry *v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue; /* ., .., and entries being written */
+        if (n == cap) {
+            cap = cap ? 2 * cap : 8;
+            struct reg_entry *nv = realloc(v, cap * sizeof(*v));
+            if (!nv)
+                break;
+            v = nv;
+        }
+        snprintf(v[n].path, sizeof(v[n].path), "%s/%.100s", dir, e->d_name);
+        ssize_t k = readlink(v[n].path, v[n].address, sizeof(v[n].address) - 1);
+        if (k <= 0)
+            continue;
+        v[n].address[k] = '\0';
+        if (name_selected(v[n].address, pat, npat))
+            n++;
+    }
+    closedir(d);
+    if (n)
+        qsort(v, n, sizeof(*v), cmp_entry);
+    *out = v;
+    *n_out = n;
+    return 0;
 }
 
 bool snap_is_ring(const struct snapshot *s)
@@ -399,6 +503,15 @@ uint32_t snap_alive_consumers(const struct snapshot *s)
     for (uint32_t i = 0; i < s->ncons; i++)
         n += s->cs[i].alive != 0;
     return n;
+}
+
+const char *snap_foreign_why(const struct snapshot *s, char *buf, size_t len)
+{
+    if (strcmp(s->file_type, "file") != 0)
+        snprintf(buf, len, "a %s, not a shared-memory object", s->file_type);
+    else
+        snprintf(buf, len, "owned by uid %u", s->uid);
+    return buf;
 }
 
 const char *snap_kind(const struct snapshot *s)
@@ -430,8 +543,19 @@ long each_snapshot(char **pat, int npat, snapshot_fn fn, void *ctx)
         fn(s, ctx);
         seen++;
     }
-    free(s);
     free_names(names, n);
+    struct reg_entry *reg;
+    if (list_registry(pat, npat, &reg, &n) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            snap_read_address(reg[i].address, s);
+            if (s->info_rc == ZINC_ENOENT)
+                continue; /* its producer is gone (zinc gc removes the entry) */
+            fn(s, ctx);
+            seen++;
+        }
+        free(reg);
+    }
+    free(s);
     return seen;
 }
 

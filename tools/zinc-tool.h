@@ -92,7 +92,8 @@ void print_none_found(char **pat, int npat);
 
 /* ---- one name, read without attaching ---- */
 struct snapshot {
-    char name[ZINC_NAME_MAX + 1];
+    char name[ZINC_NAME_MAX + 1]; /* or, for an anonymous ring, its socket address */
+    bool anon;                 /* a sealed anonymous ring, read through its socket */
     int info_rc;               /* zinc_inspect */
     zinc_region_info info;
     int ring_rc;               /* zinc_ring_stats_read, when is_ring */
@@ -100,21 +101,45 @@ struct snapshot {
     uint32_t ncons;
     zinc_consumer_stats cs[MAX_CONS];
     uint64_t taken_ns;         /* CLOCK_MONOTONIC */
+    /* The name itself (lstat, never opened by the tool): another user's
+     * object, or not a regular file (a FIFO, a link...), is "foreign":
+     * the library refuses to attach to it, gc and rm leave it alone. */
+    bool have_stat;
+    bool foreign;
+    uint32_t uid;              /* owner of the name */
+    const char *file_type;     /* "file", "fifo", "symlink", ... */
 };
 
 void snap_read(const char *name, struct snapshot *s);
+/* The same for the anonymous ring served on a socket address (zinc_ring_connect). */
+void snap_read_address(const char *address, struct snapshot *s);
+/* Is this operand a socket address ("@name", or a path with a '/' outside
+ * /dev/shm) rather than a name? */
+bool is_address(const char *arg);
 bool snap_is_ring(const struct snapshot *s);
 /* Owner pid and liveness: the producer for a ring, the creator otherwise.
  * A closed producer counts as gone, as the library's stale rules say. */
 void snap_owner(const struct snapshot *s, int32_t *pid, bool *alive);
 uint32_t snap_alive_consumers(const struct snapshot *s);
+/* Why a foreign name is foreign, e.g. "owned by uid 1000", "a fifo". */
+const char *snap_foreign_why(const struct snapshot *s, char *buf, size_t len);
 /* "region", "ring", "ring?" (unreadable ring) or "invalid". */
 const char *snap_kind(const struct snapshot *s);
 /* Snapshot each zinc_* name matching the patterns (all if npat is 0), in
- * name order, and call fn with it; names removed meanwhile are skipped.
- * Returns how many fn saw, or -1 after saying why. */
+ * name order, then each anonymous ring whose address in the socket
+ * registry matches, and call fn with it; names removed meanwhile and
+ * registry entries nobody listens on are skipped. Returns how many fn
+ * saw, or -1 after saying why. */
 typedef void (*snapshot_fn)(const struct snapshot *s, void *ctx);
 long each_snapshot(char **pat, int npat, snapshot_fn fn, void *ctx);
+/* The socket registry (zinc_socket_registry): each entry and the address it
+ * points at, those matching the patterns (all if npat is 0), by address. */
+struct reg_entry {
+    char path[512];
+    char address[512];
+};
+int list_registry(char **pat, int npat, struct reg_entry **out, size_t *n_out);
+
 /* Is this name removable without --force? 1 yes (owner gone), 0 no (live),
  * <0 a zinc code (cannot tell). */
 int snap_owner_gone(const struct snapshot *s);

@@ -43,6 +43,16 @@ typedef enum { ZINC_EVERY = 0, ZINC_LOSSY = 1, ZINC_LATEST = 2 } zinc_delivery;
                                       stays 0 and consumers keep no latency
                                       histogram (a hand-over ~15-20 ns
                                       shorter; docs/benchmarks.md) */
+#define ZINC_RING_ANONYMOUS  0x8u /* a sealed memfd instead of a name in
+                                      /dev/shm: nobody can shrink it, nobody
+                                      finds it by name; consumers get it through
+                                      zinc_producer_listen's socket or
+                                      zinc_producer_fd (docs/rendezvous.md) */
+#define ZINC_RING_GROUP_ACCESS 0x10u /* create the object 0660 (group = the
+                                      creator's effective gid) instead of
+                                      0600, for consumers of other users in
+                                      that group who trust this uid
+                                      (ZINC_TRUST_UID; "Owners" in zinc.h) */
 
 #define ZINC_RING_MAX_SLOTS      65536u
 #define ZINC_RING_MAX_CONSUMERS  256u
@@ -118,21 +128,34 @@ typedef struct zinc_frame {
 /* ---- Producer -------------------------------------------------------------- */
 
 /* Create ring `name` (a region of that name). A name whose producer is gone
- * (closed, dead, or died while creating) is replaced; a live producer is -17.
+ * (closed, dead, or died while creating) is replaced; a live producer is -17
+ * (liveness is its token: a state word someone wrote CLOSED does not make
+ * it replaceable). An object of another user at the name is never judged
+ * nor replaced: -1, naming both uids ("Owners" in zinc.h).
  * Returns 0, -22 bad config, -17, -28 /dev/shm too small (sizes in
- * zinc_last_error()), -1, or -errno. Thread-safety: any thread. */
+ * zinc_last_error()), -1, -110 (the old name's removal guard stayed taken
+ * for 100 ms), or -errno. Thread-safety: any thread. */
 ZINC_API int zinc_producer_create(const char *name, const zinc_ring_config *cfg,
                                   zinc_producer **out);
 
 /* Claim the next slot: fills f->data, f->size (= slot capacity), f->seq,
  * and clears the descriptor. Waits for EVERY consumers up to timeout_ns
  * (-11 at 0, -110 after; -4 if a signal handler ran while it slept). A
- * second claim before publish/abort is -22. */
+ * second claim before publish/abort is -22.
+ * -32: this ring is no longer the one consumers find — another process
+ * marked it closed, or removed or replaced its name (see publish); from
+ * then on every claim is -32: close the producer and create it again. */
 ZINC_API int zinc_producer_claim(zinc_producer *p, zinc_frame *f, int64_t timeout_ns);
 
 /* Publish the claimed frame with f's descriptor (size, timestamps, tensor,
  * fourcc, flags, user). -90 if size > slot (claim stays open), -22 if the
- * tensor description does not fit in `size` or f is not the claimed frame. */
+ * tensor description does not fit in `size` or f is not the claimed frame.
+ * -32: the frame was published, but the ring's name no longer refers to it
+ * (removed or replaced by another process) or it was marked closed: nobody
+ * new will see it. Checked without a system call per frame: the state word
+ * at every claim, the name at most every 50 ms (at a publish; with
+ * ZINC_RING_NO_TIMESTAMPS at one publish in 64), so a producer learns it
+ * within 50 ms of frames. */
 ZINC_API int zinc_producer_publish(zinc_producer *p, zinc_frame *f);
 
 /* Abandon the open claim; the slot is reused by the next claim with the
@@ -150,11 +173,82 @@ ZINC_API uint64_t zinc_producer_generation(const zinc_producer *p);
  * remove the name once no live consumer is attached, free. NULL: no-op. */
 ZINC_API void zinc_producer_close(zinc_producer *p);
 
+/* ---- Sealed anonymous rings and the socket rendezvous ------------------------ */
+/*
+ * A ring created with ZINC_RING_ANONYMOUS lives in a memfd sealed against
+ * shrinking, growing and further seals (F_SEAL_SHRINK | F_SEAL_GROW |
+ * F_SEAL_SEAL): no holder of it, the producer included, can truncate it
+ * under a mapped reader, and nothing is in /dev/shm. Consumers receive its
+ * descriptor over a Unix socket (SCM_RIGHTS) or from the application.
+ * Everything else (modes, liveness, statistics, close) is as for a named
+ * ring. The wire protocol is in docs/rendezvous.md.
+ *
+ * Socket addresses: a file system path ("/run/cam0.sock", at most 107
+ * bytes), or "@name" for the abstract namespace (Linux; the name lives in
+ * the network namespace and vanishes with the listener).
+ *
+ * Who may connect: a peer whose effective uid is ours (SO_PEERCRED), on
+ * both sides; a path socket is also created 0600.
+ */
+
+/* Serve the ring's descriptor on `address`: a listener thread (signals
+ * blocked) accepts connections and answers each at once, until
+ * zinc_producer_close stops and joins it. A path whose socket nobody
+ * listens on any more (a dead producer's) is replaced; a live listener is
+ * -17. The address is registered for `zinc ls` (zinc_socket_registry).
+ * Returns 0, -22 (not an anonymous ring, already listening, bad address),
+ * -17, -1 (no permission on the path), or -errno.
+ * Thread-safety: as the other producer calls (one thread per handle); the
+ * listener thread touches nothing the producer's thread writes. */
+ZINC_API int zinc_producer_listen(zinc_producer *p, const char *address);
+
+/* A new descriptor of the anonymous ring (O_RDWR, close-on-exec, an open
+ * file description of its own), for the application to pass on (fork,
+ * SCM_RIGHTS, systemd): one per consumer. The caller closes it. Returns
+ * the fd, -22 (not anonymous), or -errno (/proc is needed).
+ * Thread-safety: as the other producer calls. */
+ZINC_API int zinc_producer_fd(zinc_producer *p);
+
+/* Connect to the producer listening on `address`, check it (its uid is
+ * ours, the descriptor is a sealed ring) and attach in `mode`. Returns 0,
+ * -22, -2 nobody listens there, -1 the peer is another user (either side
+ * refused), -11 the listener's backlog is full (retry), -110 the listener
+ * did not answer within 2 s, -74 not a zinc listener or the descriptor is
+ * not a sealed ring, and the codes of zinc_consumer_open. Every wait is
+ * bounded (2 s). Thread-safety: any thread. */
+ZINC_API int zinc_consumer_connect(const char *address, zinc_delivery mode,
+                                   zinc_consumer **out);
+
+/* Attach to the anonymous ring open on `fd` (borrowed: the caller may
+ * close it afterwards). The descriptor must be sealed as above (-74
+ * otherwise); no uid is checked (whoever handed it over vouched for it).
+ * The consumer takes an open file description of its own through
+ * /proc/self/fd; without /proc, give each consumer its own descriptor
+ * from zinc_producer_fd (liveness tokens are per description). Codes as
+ * zinc_consumer_open, -22 for a bad descriptor. Thread-safety: any thread. */
+ZINC_API int zinc_consumer_open_fd(int fd, zinc_delivery mode, zinc_consumer **out);
+
+/* The checked descriptor a listener serves (as zinc_consumer_connect,
+ * without attaching): for statistics (zinc_ring_stats_read_fd,
+ * zinc_inspect_fd) or to hand to a sandboxed consumer. Returns the fd
+ * (the caller closes it) or the codes of zinc_consumer_connect.
+ * Thread-safety: any thread. */
+ZINC_API int zinc_ring_connect(const char *address);
+
+/* Where listening producers register their addresses for `zinc ls`:
+ * $ZINC_RUNTIME_DIR, else $XDG_RUNTIME_DIR/zinc, else /tmp/zinc-<euid>.
+ * Each entry is a symbolic link whose target is an address. 0, or -22 if
+ * `buf` is too small. Thread-safety: any thread (reads the environment). */
+ZINC_API int zinc_socket_registry(char *buf, size_t len);
+
 /* ---- Consumer -------------------------------------------------------------- */
 
-/* Attach to ring `name` in `mode`. Returns 0, -22, -2, -1, -74 not a valid
- * ring, -16 table full, -11 still being created (retry), -32 its creator
- * died before finishing. */
+/* Attach to ring `name` in `mode`. Returns 0, -22, -2, -1 (no permission,
+ * or the ring belongs to another user: "Owners" in zinc.h), -74 not a valid
+ * ring (or one that shrank while attaching), -16 table full, -11 still
+ * being created (retry), -32 its creator died before finishing. Attaching
+ * never allocates shared memory (ZINC_RING_PREFAULT pre-faults only a ring
+ * whose pages are all allocated already). */
 ZINC_API int zinc_consumer_open(const char *name, zinc_delivery mode, zinc_consumer **out);
 
 /* Get the next frame for this consumer's mode. 0 with *f filled; -11 nothing
@@ -260,7 +354,12 @@ typedef struct zinc_consumer_stats {
     uint64_t released;        /* released intact */
     uint64_t dropped;
     uint64_t torn;            /* releases that returned -75 */
-    uint64_t attached_ns;     /* CLOCK_MONOTONIC at attach */
+    uint64_t attached_ns;     /* CLOCK_MONOTONIC at attach; 0 while the
+                                 consumer is still attaching. Once it is
+                                 set, every frame published afterwards
+                                 reaches the consumer (EVERY, LOSSY): wait
+                                 for it, not for `alive`, before a first
+                                 frame that must not be missed */
     uint64_t latency[ZINC_LAT_BUCKETS]; /* publish -> acquire, log2 ns (empty
                                            with ZINC_RING_NO_TIMESTAMPS) */
 } zinc_consumer_stats;
@@ -297,18 +396,30 @@ typedef struct zinc_ring_stats {
     uint32_t flags;
     uint32_t stream_fourcc;
     uint64_t published_bytes; /* sum of the sizes of published frames */
-    uint64_t reserved[5];
+    uint32_t owner_uid;       /* st_uid of the object */
+    uint32_t foreign;         /* 1: owned by an untrusted uid ("Owners" in zinc.h) */
+    uint64_t reserved[4];
 } zinc_ring_stats;
 
-/* Read ring `name`'s counters without attaching (read-only mapping). Fills
+/* Read ring `name`'s counters without attaching: read with pread, never
+ * mapped, so a peer truncating the object gives -74, never a SIGBUS. Fills
  * *rs, and up to `cap` entries of `cs` (may be NULL) with the consumer
- * entries in use; *n_out (may be NULL) gets their number.
- * Returns 0, -22, -2, -1, -74. */
+ * entries in use; *n_out (may be NULL) gets their number. Another user's
+ * ring is reported with `foreign` set.
+ * Returns 0, -22, -2, -1, -74, -11 (being created), -32 (its creator died
+ * before finishing it). */
 ZINC_API int zinc_ring_stats_read(const char *name, zinc_ring_stats *rs,
                                   zinc_consumer_stats *cs, uint32_t cap, uint32_t *n_out);
 
+/* zinc_ring_stats_read for the anonymous ring open on `fd` (a sealed
+ * memfd, -74 otherwise; e.g. from zinc_ring_connect). Thread-safety: any
+ * thread. */
+ZINC_API int zinc_ring_stats_read_fd(int fd, zinc_ring_stats *rs, zinc_consumer_stats *cs,
+                                     uint32_t cap, uint32_t *n_out);
+
 /* Remove ring `name` if its producer is gone (closed, dead, half-made):
- * 0 removed, -17 live producer, -2 missing, -74 not a ring. */
+ * 0 removed, -17 live producer, -2 missing, -74 not a ring, -1 another
+ * user's, -110 the removal guard stayed taken (name left in place). */
 ZINC_API int zinc_ring_remove_stale(const char *name);
 
 /* Bytes of shared memory a ring with this configuration needs (0 if the

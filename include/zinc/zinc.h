@@ -66,8 +66,9 @@ typedef void *ZincHandle;
 ZINC_API int32_t zinc_create(const char *name, uintptr_t capacity, ZincHandle *out);
 
 /* Open an existing region (layout version 1 or 2). *out is set to NULL
- * first. Returns 0, -22, -2 missing, -1 permission, -74 corrupted or
- * incompatible, or -errno. Thread-safety: any thread. */
+ * first. Returns 0, -22, -2 missing, -1 permission or an object owned by
+ * another user (see "Owners" below), -74 corrupted or incompatible (or not
+ * a regular file), or -errno. Thread-safety: any thread. */
 ZINC_API int32_t zinc_open(const char *name, ZincHandle *out);
 
 /* First data byte; NULL for a NULL handle. */
@@ -98,9 +99,25 @@ ZINC_API uint32_t zinc_version(void);
 
 /* ---- Extensions ---------------------------------------------------------- */
 
+/* Owners. /dev/shm is writable by every user, so another user could create
+ * a name first and feed forged data to whoever opens it. Every call that
+ * attaches to or acts on an existing object (zinc_open, zinc_create_ex over
+ * an existing name, zinc_consumer_open, zinc_producer_create, removal of a
+ * stale ring) refuses one whose owner is not this process's effective uid
+ * with -1 and a message naming both uids; zinc_inspect and
+ * zinc_ring_stats_read still report it (read only, never mapped), with
+ * `foreign` set. Deliberate sharing between users takes both sides: the
+ * creator makes the object group-accessible (ZINC_CREATE_GROUP_ACCESS,
+ * ZINC_RING_GROUP_ACCESS: mode 0660, group = its effective gid), and each
+ * other user lists the creator's uid in the environment variable
+ * ZINC_TRUST_UID (decimal uids separated by commas). A FIFO, symbolic link
+ * or other non-regular file at a name is refused without waiting on it. */
+
 /* zinc_create_opts.flags */
 #define ZINC_CREATE_REPLACE_STALE 0x1u /* replace a name whose owner is gone */
 #define ZINC_CREATE_PREFAULT      0x2u /* populate the mapping (MAP_POPULATE) */
+#define ZINC_CREATE_GROUP_ACCESS  0x4u /* mode 0660 instead of 0600, group = the
+                                          creator's effective gid (see "Owners") */
 
 typedef struct zinc_create_opts {
     uint32_t layout_version; /* 0 or 1: data at 64; 2: data at one page */
@@ -117,7 +134,9 @@ ZINC_API int32_t zinc_create_ex(const char *name, uintptr_t capacity,
                                 const zinc_create_opts *opts, ZincHandle *out);
 
 /* Remove the name `name` (shm_unlink of "/zinc_" + name) whatever its state;
- * mappings stay valid. Returns 0, -22, -2, -1 or -errno. */
+ * mappings stay valid. Returns 0, -22, -2, -1, -110 (another process held
+ * the removal guard for 100 ms: a remover stopped mid-way, or a hostile
+ * lock; the name is left in place) or -errno. */
 ZINC_API int32_t zinc_unlink(const char *name);
 
 /* Read-only snapshot of a region's header. */
@@ -134,12 +153,22 @@ typedef struct zinc_region_info {
     uint32_t is_ring;        /* 1 when the data area holds a zinc frame ring */
     uint64_t created_at;     /* Unix time, ns */
     uint64_t name_hash;      /* FNV-1a 64 of the bare name */
-    uint64_t reserved[4];
+    uint32_t owner_uid;      /* st_uid of the object */
+    uint32_t foreign;        /* 1: owned by a uid this process does not trust
+                                (see "Owners"): every attaching call refuses it */
+    uint64_t reserved[3];
 } zinc_region_info;
 
-/* Inspect region `name` without opening it (no ref_count change, read-only
- * mapping). Returns 0, -22, -2, -1, -74. Thread-safety: any thread. */
+/* Inspect region `name` without opening it (no ref_count change; read with
+ * pread, never mapped, so a peer truncating it meanwhile gives -74, never a
+ * SIGBUS). Another user's object is reported with `foreign` set. Returns
+ * 0, -22, -2, -1 (no read permission, or not a regular file owned by
+ * another user), -74. Thread-safety: any thread. */
 ZINC_API int32_t zinc_inspect(const char *name, zinc_region_info *out);
+
+/* zinc_inspect for an object open on `fd` (e.g. an anonymous ring's memfd
+ * from zinc_ring_connect); read with pread. Returns 0, -22, -74. */
+ZINC_API int32_t zinc_inspect_fd(int fd, zinc_region_info *out);
 
 /* Same snapshot for an open handle. Returns 0 or -22. */
 ZINC_API int32_t zinc_region_info_get(ZincHandle h, zinc_region_info *out);

@@ -32,6 +32,7 @@ def test_create_open_views_share_memory(name):
         assert np.shares_memory(w.numpy(), w.numpy(np.uint32))
         info = r.info()
         assert info.capacity == PAGE and info.version == 1 and info.owner_alive
+        assert info.owner_uid == os.geteuid() and info.foreign is False
         assert info.owner_pid == os.getpid() and info.ref_count == 2
         assert zinc.inspect(name).name_hash == zinc.name_hash(name)
         del a, b, buf, v

@@ -47,6 +47,7 @@ PRODUCER_CREATING, PRODUCER_OPEN, PRODUCER_CLOSED = 0, 1, 2  # zinc_producer_sta
 RING_PREFAULT = 0x1
 RING_HUGEPAGES = 0x2
 RING_NO_TIMESTAMPS = 0x4
+RING_ANONYMOUS = 0x8
 RING_MAX_SLOTS = 65536
 RING_MAX_CONSUMERS = 256
 RING_DEFAULT_CONSUMERS = 16
@@ -106,7 +107,9 @@ class zinc_region_info(ctypes.Structure):
         ("is_ring", c_uint32),
         ("created_at", c_uint64),
         ("name_hash", c_uint64),
-        ("reserved", c_uint64 * 4),
+        ("owner_uid", c_uint32),
+        ("foreign", c_uint32),
+        ("reserved", c_uint64 * 3),
     ]
 
 
@@ -192,7 +195,9 @@ class zinc_ring_stats(ctypes.Structure):
         ("flags", c_uint32),
         ("stream_fourcc", c_uint32),
         ("published_bytes", c_uint64),
-        ("reserved", c_uint64 * 5),
+        ("owner_uid", c_uint32),
+        ("foreign", c_uint32),
+        ("reserved", c_uint64 * 4),
     ]
 
 
@@ -365,6 +370,17 @@ zinc_consumer_mapping = _ring("zinc_consumer_mapping", c_int, _C, POINTER(c_void
                               POINTER(ctypes.c_size_t))
 zinc_producer_mapping = _ring("zinc_producer_mapping", c_int, _P, POINTER(c_void_p),
                               POINTER(ctypes.c_size_t))
+# Sealed anonymous rings and the socket rendezvous (docs/rendezvous.md)
+zinc_producer_listen = _ring("zinc_producer_listen", c_int, _P, c_char_p)
+zinc_producer_fd = _ring("zinc_producer_fd", c_int, _P)
+zinc_consumer_connect = _ring("zinc_consumer_connect", c_int, c_char_p, c_int, POINTER(_C))
+zinc_consumer_open_fd = _ring("zinc_consumer_open_fd", c_int, c_int, c_int, POINTER(_C))
+zinc_ring_connect = _ring("zinc_ring_connect", c_int, c_char_p)
+zinc_ring_stats_read_fd = _ring("zinc_ring_stats_read_fd", c_int, c_int,
+                                POINTER(zinc_ring_stats), POINTER(zinc_consumer_stats),
+                                c_uint32, POINTER(c_uint32))
+zinc_socket_registry = _ring("zinc_socket_registry", c_int, c_char_p, ctypes.c_size_t)
+zinc_inspect_fd = _ring("zinc_inspect_fd", c_int32, c_int, POINTER(zinc_region_info))
 
 
 def strerror(code):

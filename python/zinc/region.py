@@ -10,7 +10,8 @@ from .errors import InvalidArgument, check
 
 RegionInfo = collections.namedtuple("RegionInfo", [
     "version", "flags", "notify_seq", "capacity", "data_offset", "file_size",
-    "ref_count", "owner_pid", "owner_alive", "is_ring", "created_at", "name_hash"])
+    "ref_count", "owner_pid", "owner_alive", "is_ring", "created_at", "name_hash",
+    "owner_uid", "foreign"])
 
 # Longest single zinc_wait: short enough that Ctrl-C is seen promptly (the
 # call runs without the GIL, signals are handled between slices).
@@ -30,7 +31,8 @@ def _name(name):
 def _info(ci):
     return RegionInfo(ci.version, ci.flags, ci.notify_seq, ci.capacity, ci.data_offset,
                       ci.file_size, ci.ref_count, ci.owner_pid, bool(ci.owner_alive),
-                      bool(ci.is_ring), ci.created_at, ci.name_hash)
+                      bool(ci.is_ring), ci.created_at, ci.name_hash, ci.owner_uid,
+                      bool(ci.foreign))
 
 
 class Region(_mem.Handle):

@@ -3,6 +3,7 @@
 import collections
 import ctypes
 import enum
+import os
 import time
 import weakref
 
@@ -71,6 +72,20 @@ def _blocking(call, timeout):
             return rc
         if deadline is not None and time.monotonic_ns() >= deadline:
             return _lib.ETIMEDOUT
+
+
+def _address(address):
+    """A socket address: "@name" (abstract namespace) or a path (str, bytes
+    or os.PathLike)."""
+    b = os.fsencode(address)
+    if not b or b == b"@":
+        raise InvalidArgument(_lib.EINVAL, f"empty socket address {address!r}")
+    return b
+
+
+def _is_address(name):
+    s = os.fsdecode(name) if isinstance(name, (bytes, os.PathLike)) else name
+    return isinstance(s, str) and (s.startswith("@") or "/" in s)
 
 
 def _config(c):
@@ -415,24 +430,49 @@ class Producer(_mem.Handle):
     @classmethod
     def create(cls, name, slot_count=8, slot_size=1 << 20, *, max_consumers=0,
                demote_after=None, spin_ns=0, prefault=False, hugepages=False,
-               timestamps=True):
+               timestamps=True, anonymous=False, listen=None):
         """Create ring `name` with `slot_count` slots (power of two) of
         `slot_size` bytes. demote_after (seconds): demote an EVERY consumer that
         blocks the producer longer than this to LOSSY (None = never).
         timestamps=False: the library reads no clock per frame (publish_ns is
-        0, no latency histogram)."""
+        0, no latency histogram). anonymous=True (or listen=ADDRESS, which
+        implies it): a sealed memfd with nothing in /dev/shm, which consumers
+        reach through listen() or fd() (docs/rendezvous.md)."""
+        anonymous = anonymous or listen is not None
         b = _name(name)
         c = _lib.zinc_ring_config()
         c.slot_count = slot_count
         c.max_consumers = max_consumers
         c.slot_size = slot_size
         c.flags = ((_lib.RING_PREFAULT if prefault else 0) | (_lib.RING_HUGEPAGES if hugepages else 0)
-                   | (0 if timestamps else _lib.RING_NO_TIMESTAMPS))
+                   | (0 if timestamps else _lib.RING_NO_TIMESTAMPS)
+                   | (_lib.RING_ANONYMOUS if anonymous else 0))
         c.spin_ns = spin_ns
         c.demote_after_ns = 0 if demote_after is None else max(1, int(demote_after * 1e9))
         out = ctypes.c_void_p()
         check(_lib.zinc_producer_create(b, ctypes.byref(c), ctypes.byref(out)))
-        return cls(out.value, b.decode(), _config(c))
+        p = cls(out.value, b.decode(), _config(c))
+        if listen is not None:
+            try:
+                p.listen(listen)
+            except BaseException:
+                p.close()
+                raise
+        return p
+
+    def listen(self, address):
+        """Serve this anonymous ring on a Unix socket (a path, or "@name" in
+        the abstract namespace) until close(): consumers of our uid connect
+        with Consumer.connect(address). Exists if another producer listens
+        there."""
+        check(_lib.zinc_producer_listen(self._handle(), _address(address)))
+
+    def fd(self):
+        """A new descriptor of this anonymous ring (an int; the caller closes
+        it), to pass to one consumer (Consumer.open_fd in the other process)."""
+        fd = _lib.zinc_producer_fd(self._handle())
+        check(fd if fd < 0 else 0)
+        return fd
 
     @property
     def config(self):
@@ -603,6 +643,40 @@ class Consumer(_mem.Handle):
             time.sleep(delay)  # polling for a name to appear; not synchronisation
             delay = min(delay * 2, 0.05)
 
+    @classmethod
+    def connect(cls, address, mode=Mode.LATEST, *, timeout=0):
+        """Attach to the sealed anonymous ring whose producer listens on
+        `address` (a path, or "@name"). The peer must run as our user and
+        the descriptor must be sealed (PermissionDenied, Corrupted
+        otherwise). With timeout > 0 (seconds; None = forever), keep
+        retrying while nobody listens there yet."""
+        b = _address(address)
+        mode = Mode[mode.upper()] if isinstance(mode, str) else Mode(mode)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.001
+        while True:
+            out = ctypes.c_void_p()
+            rc = _lib.zinc_consumer_connect(b, int(mode), ctypes.byref(out))
+            if rc == 0:
+                return cls(out.value, os.fsdecode(b), mode)
+            err = error_for(rc)
+            if rc not in (_lib.ENOENT, _lib.EAGAIN) or (
+                    deadline is not None and time.monotonic() >= deadline):
+                raise err
+            time.sleep(delay)  # polling for a listener to appear; not synchronisation
+            delay = min(delay * 2, 0.05)
+
+    @classmethod
+    def open_fd(cls, fd, mode=Mode.LATEST):
+        """Attach to the anonymous ring open on descriptor `fd` (an int, or
+        an object with fileno()), e.g. received from the producer's process.
+        The descriptor stays the caller's."""
+        fd = fd.fileno() if hasattr(fd, "fileno") else int(fd)
+        mode = Mode[mode.upper()] if isinstance(mode, str) else Mode(mode)
+        out = ctypes.c_void_p()
+        check(_lib.zinc_consumer_open_fd(fd, int(mode), ctypes.byref(out)))
+        return cls(out.value, f"fd {fd}", mode)
+
     @property
     def config(self):
         """Ring geometry (RingConfig)."""
@@ -760,12 +834,23 @@ RingStats = collections.namedtuple("RingStats", [
 
 
 def ring_stats(name, max_consumers=_lib.RING_MAX_CONSUMERS):
-    """Counters of ring `name`, read without attaching (RingStats)."""
+    """Counters of ring `name`, read without attaching (RingStats). A socket
+    address ("@name", or a path with a '/') reads the anonymous ring served
+    there."""
     rs = _lib.zinc_ring_stats()
     cs = (_lib.zinc_consumer_stats * max_consumers)()
     n = ctypes.c_uint32()
-    check(_lib.zinc_ring_stats_read(_name(name), ctypes.byref(rs), cs, max_consumers,
-                                    ctypes.byref(n)))
+    if _is_address(name):
+        fd = _lib.zinc_ring_connect(_address(name))
+        check(fd if fd < 0 else 0)
+        try:
+            check(_lib.zinc_ring_stats_read_fd(fd, ctypes.byref(rs), cs, max_consumers,
+                                               ctypes.byref(n)))
+        finally:
+            os.close(fd)
+    else:
+        check(_lib.zinc_ring_stats_read(_name(name), ctypes.byref(rs), cs, max_consumers,
+                                        ctypes.byref(n)))
     cons = []
     for i in range(min(n.value, max_consumers)):
         c = cs[i]

@@ -1,0 +1,827 @@
+// SPDX-License-Identifier: MIT
+//! The frame ring: [`Producer`] / [`WriteFrame`] and [`Consumer`] /
+//! [`ReadFrame`], with the C holding rules moved into the types.
+
+use std::ffi::CString;
+use std::fmt;
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use zinc_sys as sys;
+
+use crate::error::{check, Error, ErrorKind, Result, Torn};
+use crate::tensor::{Element, Tensor};
+
+/// How long a call may wait. Converts from a [`Duration`] (zero: do not
+/// wait) and from `Option<Duration>` (`None`: forever).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timeout {
+    /// Do not wait: `WouldBlock` if nothing is there now.
+    Poll,
+    /// Wait without limit.
+    Forever,
+    /// Wait at most this long (`TimedOut` after it).
+    After(Duration),
+}
+
+impl Timeout {
+    /// The C convention: 0 = don't wait, negative = forever.
+    #[inline]
+    pub fn as_ns(self) -> i64 {
+        match self {
+            Timeout::Poll => 0,
+            Timeout::Forever => -1,
+            Timeout::After(d) => {
+                let ns = d.as_nanos();
+                if ns > i64::MAX as u128 {
+                    i64::MAX
+                } else {
+                    ns as i64
+                }
+            }
+        }
+    }
+}
+
+impl From<Duration> for Timeout {
+    #[inline]
+    fn from(d: Duration) -> Timeout {
+        Timeout::After(d)
+    }
+}
+
+impl From<Option<Duration>> for Timeout {
+    #[inline]
+    fn from(d: Option<Duration>) -> Timeout {
+        match d {
+            Some(d) => Timeout::After(d),
+            None => Timeout::Forever,
+        }
+    }
+}
+
+/// A consumer's delivery mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Every frame, in order, exactly once; the producer waits for it.
+    Every,
+    /// Frames in order; skips ahead when lapped (`dropped` says how many).
+    Lossy,
+    /// Always the newest frame not yet seen.
+    Latest,
+}
+
+impl Mode {
+    fn raw(self) -> sys::zinc_delivery {
+        match self {
+            Mode::Every => sys::ZINC_EVERY,
+            Mode::Lossy => sys::ZINC_LOSSY,
+            Mode::Latest => sys::ZINC_LATEST,
+        }
+    }
+
+    fn from_raw(m: sys::zinc_delivery) -> Mode {
+        match m {
+            sys::ZINC_EVERY => Mode::Every,
+            sys::ZINC_LOSSY => Mode::Lossy,
+            _ => Mode::Latest,
+        }
+    }
+}
+
+impl FromStr for Mode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Mode> {
+        match s {
+            "every" => Ok(Mode::Every),
+            "lossy" => Ok(Mode::Lossy),
+            "latest" => Ok(Mode::Latest),
+            _ => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("mode '{}': expected every, lossy or latest", s),
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Every => "every",
+            Mode::Lossy => "lossy",
+            Mode::Latest => "latest",
+        })
+    }
+}
+
+/// A ring's geometry and options (`zinc_ring_config`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RingConfig {
+    /// Slots: a power of two, 2..65536.
+    pub slot_count: u32,
+    /// Largest payload of one frame, in bytes (> 0).
+    pub slot_size: u64,
+    /// 0 = the default (16); else 1..256, exact.
+    pub max_consumers: u32,
+    /// Busy-wait before sleeping; `None` = the default (20 us). The library
+    /// caps it at 10 ms.
+    pub spin: Option<Duration>,
+    /// Demote an EVERY consumer that blocks the producer longer than this
+    /// to LOSSY; `None` = never.
+    pub demote_after: Option<Duration>,
+    /// Pre-fault the whole mapping at create/attach (`ZINC_RING_PREFAULT`).
+    pub prefault: bool,
+    /// Ask for transparent huge pages (`ZINC_RING_HUGEPAGES`).
+    pub hugepages: bool,
+    /// Read the clock per frame (`publish_ns`, latency histogram); `false`
+    /// is `ZINC_RING_NO_TIMESTAMPS`.
+    pub timestamps: bool,
+}
+
+impl Default for RingConfig {
+    /// 8 slots of 1 MiB, default options.
+    fn default() -> RingConfig {
+        RingConfig::new(8, 1 << 20)
+    }
+}
+
+impl RingConfig {
+    /// `slot_count` slots of `slot_size` bytes, default options.
+    pub fn new(slot_count: u32, slot_size: u64) -> RingConfig {
+        RingConfig {
+            slot_count,
+            slot_size,
+            max_consumers: 0,
+            spin: None,
+            demote_after: None,
+            prefault: false,
+            hugepages: false,
+            timestamps: true,
+        }
+    }
+
+    /// The C struct. Durations too long for its fields saturate rather
+    /// than wrap.
+    pub fn to_raw(&self) -> sys::zinc_ring_config {
+        let mut flags = 0;
+        if self.prefault {
+            flags |= sys::ZINC_RING_PREFAULT;
+        }
+        if self.hugepages {
+            flags |= sys::ZINC_RING_HUGEPAGES;
+        }
+        if !self.timestamps {
+            flags |= sys::ZINC_RING_NO_TIMESTAMPS;
+        }
+        let ns = |d: Duration| d.as_nanos().min(u64::MAX as u128) as u64;
+        sys::zinc_ring_config {
+            slot_count: self.slot_count,
+            max_consumers: self.max_consumers,
+            slot_size: self.slot_size,
+            flags,
+            spin_ns: self.spin.map_or(0, |d| ns(d).min(u32::MAX as u64) as u32),
+            demote_after_ns: self.demote_after.map_or(0, ns),
+            reserved: [0; 6],
+        }
+    }
+
+    pub fn from_raw(c: &sys::zinc_ring_config) -> RingConfig {
+        RingConfig {
+            slot_count: c.slot_count,
+            slot_size: c.slot_size,
+            max_consumers: c.max_consumers,
+            spin: if c.spin_ns == 0 { None } else { Some(Duration::from_nanos(c.spin_ns as u64)) },
+            demote_after: if c.demote_after_ns == 0 {
+                None
+            } else {
+                Some(Duration::from_nanos(c.demote_after_ns))
+            },
+            prefault: c.flags & sys::ZINC_RING_PREFAULT != 0,
+            hugepages: c.flags & sys::ZINC_RING_HUGEPAGES != 0,
+            timestamps: c.flags & sys::ZINC_RING_NO_TIMESTAMPS == 0,
+        }
+    }
+
+    /// Bytes of shared memory a ring of this configuration needs; `None` if
+    /// the configuration is invalid.
+    pub fn ring_bytes(&self) -> Option<u64> {
+        // SAFETY: a valid pointer to a local struct.
+        match unsafe { sys::zinc_ring_size(&self.to_raw()) } {
+            0 => None,
+            n => Some(n),
+        }
+    }
+}
+
+pub(crate) fn c_name(name: &str) -> Result<CString> {
+    CString::new(name).map_err(|_| {
+        Error::new(ErrorKind::InvalidArgument, format!("name {:?} contains a NUL byte", name))
+    })
+}
+
+/// A frame's or a stream's description without its payload: size, tensor,
+/// fourcc, flags and the 64 user bytes. The producer announces one with
+/// [`Producer::set_stream`]; consumers read it with [`Consumer::stream`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Descriptor {
+    pub size: u64,
+    pub tensor: Tensor,
+    pub fourcc: u32,
+    pub flags: u32,
+    pub user: [u8; sys::ZINC_FRAME_USER_SIZE],
+}
+
+impl Default for Descriptor {
+    fn default() -> Descriptor {
+        Descriptor::from_raw(&sys::zinc_frame::default())
+    }
+}
+
+impl Descriptor {
+    /// A packed `width` x `height` image: GREY, RGB24, RGBA32 or NV12.
+    pub fn image(fourcc: u32, width: u32, height: u32) -> Result<Descriptor> {
+        let mut f = sys::zinc_frame { size: u64::MAX, ..Default::default() };
+        // SAFETY: a valid pointer to a local frame.
+        check(unsafe { sys::zinc_frame_set_image(&mut f, fourcc, width, height) })?;
+        Ok(Descriptor::from_raw(&f))
+    }
+
+    /// An `n` x `k` float32 point cloud (PC32F).
+    pub fn points(n: u64, k: u32) -> Result<Descriptor> {
+        let mut f = sys::zinc_frame { size: u64::MAX, ..Default::default() };
+        // SAFETY: a valid pointer to a local frame.
+        check(unsafe { sys::zinc_frame_set_points(&mut f, n, k) })?;
+        Ok(Descriptor::from_raw(&f))
+    }
+
+    pub fn from_raw(f: &sys::zinc_frame) -> Descriptor {
+        Descriptor {
+            size: f.size,
+            tensor: Tensor::from_raw(f.tensor),
+            fourcc: f.fourcc,
+            flags: f.flags,
+            user: f.user,
+        }
+    }
+
+    pub fn to_raw(&self) -> sys::zinc_frame {
+        sys::zinc_frame {
+            size: self.size,
+            tensor: *self.tensor.as_raw(),
+            fourcc: self.fourcc,
+            flags: self.flags,
+            user: self.user,
+            ..Default::default()
+        }
+    }
+}
+
+// ---- Producer ------------------------------------------------------------------
+
+/// The producer of a ring: creates it, claims slots and publishes frames.
+///
+/// `Send` but not `Sync`: the C API lets a handle move between threads but
+/// be used by one thread at a time. Closed (and the name removed once no
+/// live consumer is attached) when dropped.
+pub struct Producer {
+    raw: NonNull<sys::zinc_producer>,
+    // The open claim's frame lives in the handle (the C API allows one), so
+    // a WriteFrame is one pointer and moving it copies nothing.
+    frame: sys::zinc_frame,
+    capacity: usize,
+}
+
+// SAFETY: the C library allows a handle to be used from any thread, one
+// thread at a time; `&mut self` on every state-changing call and the absence
+// of `Sync` give exactly that.
+unsafe impl Send for Producer {}
+
+impl Producer {
+    /// Create ring `name` (`[A-Za-z0-9_-]{1,250}`). A name whose producer is
+    /// gone is replaced; a live producer is [`ErrorKind::AlreadyExists`].
+    pub fn create(name: &str, cfg: &RingConfig) -> Result<Producer> {
+        let cname = c_name(name)?;
+        let raw_cfg = cfg.to_raw();
+        let mut p = std::ptr::null_mut();
+        // SAFETY: valid pointers; on success `p` is a live handle we own.
+        check(unsafe { sys::zinc_producer_create(cname.as_ptr(), &raw_cfg, &mut p) })?;
+        let raw = NonNull::new(p)
+            .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "create returned no handle"))?;
+        Ok(Producer { raw, frame: sys::zinc_frame::default(), capacity: 0 })
+    }
+
+    /// Claim the next slot to write a frame in place. Waits up to `timeout`
+    /// for EVERY consumers to free it. The frame borrows the producer, so
+    /// one claim is open at a time; it is aborted if dropped unpublished.
+    #[inline]
+    pub fn claim<T: Into<Timeout>>(&mut self, timeout: T) -> Result<WriteFrame<'_>> {
+        // SAFETY: valid handle; no claim is open (borrowck); claim fills
+        // the frame on success.
+        let rc = unsafe {
+            sys::zinc_producer_claim(self.raw.as_ptr(), &mut self.frame, timeout.into().as_ns())
+        };
+        if rc != 0 {
+            return Err(Error::last(rc));
+        }
+        self.capacity = self.frame.size as usize;
+        Ok(WriteFrame { p: self })
+    }
+
+    /// Announce the stream's format, read by consumers at attach.
+    pub fn set_stream(&mut self, desc: &Descriptor) -> Result<()> {
+        let f = desc.to_raw();
+        // SAFETY: valid handle and frame.
+        check(unsafe { sys::zinc_producer_set_stream(self.raw.as_ptr(), &f) })
+    }
+
+    /// Random 64-bit id of this ring instance.
+    pub fn generation(&self) -> u64 {
+        // SAFETY: valid handle.
+        unsafe { sys::zinc_producer_generation(self.raw.as_ptr()) }
+    }
+
+    /// The C handle, for calls the safe API does not wrap. It stays owned
+    /// by `self`.
+    pub fn as_raw(&self) -> *mut sys::zinc_producer {
+        self.raw.as_ptr()
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        // SAFETY: we own the handle; no frame borrows it (borrowck).
+        unsafe { sys::zinc_producer_close(self.raw.as_ptr()) }
+    }
+}
+
+impl fmt::Debug for Producer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Producer").field("generation", &self.generation()).finish()
+    }
+}
+
+/// A claimed slot: write the payload in place ([`data_mut`](Self::data_mut)),
+/// describe it, then [`publish`](Self::publish). Dropped unpublished, the
+/// claim is aborted (the slot is reused by the next claim with the same seq).
+pub struct WriteFrame<'p> {
+    p: &'p mut Producer,
+}
+
+// Send comes with `&mut Producer`. SAFETY of Sync: `&WriteFrame` only reads
+// the frame's descriptor and the slot, never calls the library.
+unsafe impl Sync for WriteFrame<'_> {}
+
+impl<'p> WriteFrame<'p> {
+    /// 1-based frame number.
+    #[inline]
+    pub fn seq(&self) -> u64 {
+        self.p.frame.seq
+    }
+
+    /// Bytes the slot can hold.
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.p.capacity
+    }
+
+    /// The whole slot, to write the payload in place.
+    #[inline]
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: the claim gives us `capacity` writable bytes at `data`
+        // (page-aligned, non-null) until publish/abort, which consume self.
+        unsafe { std::slice::from_raw_parts_mut(self.p.frame.data as *mut u8, self.p.capacity) }
+    }
+
+    /// The whole slot, read-only.
+    #[inline]
+    pub fn data(&self) -> &[u8] {
+        // SAFETY: as data_mut.
+        unsafe { std::slice::from_raw_parts(self.p.frame.data as *const u8, self.p.capacity) }
+    }
+
+    /// The slot as elements of `T` (None if the slot is not aligned for `T`).
+    pub fn cast_mut<T: Element>(&mut self) -> Option<&mut [T]> {
+        crate::tensor::cast_mut(self.data_mut())
+    }
+
+    /// Payload bytes to publish (checked at publish: at most the capacity).
+    #[inline]
+    pub fn size(&self) -> u64 {
+        self.p.frame.size
+    }
+
+    #[inline]
+    pub fn set_size(&mut self, size: u64) {
+        self.p.frame.size = size;
+    }
+
+    /// Copy `bytes` to the start of the slot and set the size to their length.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        if bytes.len() > self.p.capacity {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!("{} bytes do not fit a {}-byte slot", bytes.len(), self.p.capacity),
+            ));
+        }
+        self.data_mut()[..bytes.len()].copy_from_slice(bytes);
+        self.p.frame.size = bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Capture time, CLOCK_MONOTONIC ns (0 = unknown).
+    #[inline]
+    pub fn set_timestamp_ns(&mut self, ns: u64) {
+        self.p.frame.timestamp_ns = ns;
+    }
+
+    #[inline]
+    pub fn set_fourcc(&mut self, fourcc: u32) {
+        self.p.frame.fourcc = fourcc;
+    }
+
+    /// The producer's flags (`ZINC_FRAME_KEYFRAME`, ...; low 16 bits).
+    #[inline]
+    pub fn set_flags(&mut self, flags: u32) {
+        self.p.frame.flags = flags;
+    }
+
+    /// The 64 bytes the library carries without looking at them.
+    #[inline]
+    pub fn user_mut(&mut self) -> &mut [u8; sys::ZINC_FRAME_USER_SIZE] {
+        &mut self.p.frame.user
+    }
+
+    /// Element type, shape and byte strides of the payload (checked at
+    /// publish against the size).
+    #[inline]
+    pub fn set_tensor(&mut self, t: &Tensor) {
+        self.p.frame.tensor = *t.as_raw();
+    }
+
+    /// Describe a packed image (tensor, fourcc and size).
+    pub fn set_image(&mut self, fourcc: u32, width: u32, height: u32) -> Result<()> {
+        self.p.frame.size = self.p.capacity as u64;
+        // SAFETY: a valid pointer to our frame.
+        check(unsafe { sys::zinc_frame_set_image(&mut self.p.frame, fourcc, width, height) })
+    }
+
+    /// Describe an `n` x `k` float32 point cloud.
+    pub fn set_points(&mut self, n: u64, k: u32) -> Result<()> {
+        self.p.frame.size = self.p.capacity as u64;
+        // SAFETY: a valid pointer to our frame.
+        check(unsafe { sys::zinc_frame_set_points(&mut self.p.frame, n, k) })
+    }
+
+    /// Publish the frame to every consumer; returns its seq. On failure
+    /// (size above the capacity, a tensor that does not fit) the claim is
+    /// aborted.
+    #[inline]
+    pub fn publish(self) -> Result<u64> {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: the claimed frame of this handle.
+        let rc = unsafe { sys::zinc_producer_publish(this.p.raw.as_ptr(), &mut this.p.frame) };
+        if rc == 0 {
+            return Ok(this.p.frame.seq);
+        }
+        let e = Error::last(rc);
+        // SAFETY: the claim is still open after a failed publish.
+        unsafe { sys::zinc_producer_abort(this.p.raw.as_ptr(), &mut this.p.frame) };
+        Err(e)
+    }
+
+    /// Give the slot up without publishing (what dropping does).
+    pub fn abort(self) {
+        drop(self)
+    }
+
+    /// The C frame, for calls the safe API does not wrap.
+    pub fn as_raw(&self) -> &sys::zinc_frame {
+        &self.p.frame
+    }
+}
+
+impl Drop for WriteFrame<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the claim is open (publish does not run this).
+        unsafe { sys::zinc_producer_abort(self.p.raw.as_ptr(), &mut self.p.frame) };
+    }
+}
+
+impl fmt::Debug for WriteFrame<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WriteFrame")
+            .field("seq", &self.p.frame.seq)
+            .field("size", &self.p.frame.size)
+            .field("capacity", &self.p.capacity)
+            .finish()
+    }
+}
+
+// ---- Consumer ------------------------------------------------------------------
+
+/// A consumer attached to a ring in one [`Mode`].
+///
+/// `Send` but not `Sync`, as [`Producer`]. Detached when dropped.
+pub struct Consumer {
+    raw: NonNull<sys::zinc_consumer>,
+    // The held frame's descriptor lives in the handle (one at a time, as
+    // the C API), so a ReadFrame is one pointer and moving it copies nothing.
+    frame: sys::zinc_frame,
+}
+
+// SAFETY: as for Producer.
+unsafe impl Send for Consumer {}
+
+impl Consumer {
+    /// Attach to ring `name` in `mode`.
+    pub fn open(name: &str, mode: Mode) -> Result<Consumer> {
+        let cname = c_name(name)?;
+        let mut c = std::ptr::null_mut();
+        // SAFETY: valid pointers; on success `c` is a live handle we own.
+        check(unsafe { sys::zinc_consumer_open(cname.as_ptr(), mode.raw(), &mut c) })?;
+        let raw = NonNull::new(c)
+            .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "open returned no handle"))?;
+        Ok(Consumer { raw, frame: sys::zinc_frame::default() })
+    }
+
+    /// [`open`](Self::open), retrying for up to `wait` while the ring does
+    /// not exist yet or is still being created. Like examples/common.c, it
+    /// also retries `ProducerGone`: a name left by a producer that died
+    /// creating it (the next producer replaces it) looks the same as one
+    /// whose creator has not taken its liveness lock yet.
+    pub fn open_wait(name: &str, mode: Mode, wait: Duration) -> Result<Consumer> {
+        let start = Instant::now();
+        loop {
+            match Consumer::open(name, mode) {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::NotFound | ErrorKind::WouldBlock | ErrorKind::ProducerGone
+                    ) && start.elapsed() < wait =>
+                {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// The next frame for this consumer's mode, waiting up to `timeout`.
+    /// The frame borrows the consumer: one frame is held at a time, and it
+    /// cannot outlive the consumer. Errors: `WouldBlock` (nothing, with
+    /// [`Timeout::Poll`]), `TimedOut`, `ProducerGone` (and nothing left),
+    /// `Corrupted`.
+    #[inline]
+    pub fn acquire<T: Into<Timeout>>(&mut self, timeout: T) -> Result<ReadFrame<'_>> {
+        // SAFETY: valid handle; no frame is held (borrowck). On failure the
+        // frame's contents are unspecified but still plain integers.
+        let rc = unsafe {
+            sys::zinc_consumer_acquire(self.raw.as_ptr(), &mut self.frame, timeout.into().as_ns())
+        };
+        if rc != 0 {
+            return Err(Error::last(rc));
+        }
+        Ok(ReadFrame { c: self })
+    }
+
+    /// The next frame if one is there now, `None` if not (no wait, and no
+    /// error message copied: the polling path).
+    #[inline]
+    pub fn try_acquire(&mut self) -> Result<Option<ReadFrame<'_>>> {
+        // SAFETY: as acquire.
+        let rc = unsafe { sys::zinc_consumer_acquire(self.raw.as_ptr(), &mut self.frame, 0) };
+        match rc {
+            0 => Ok(Some(ReadFrame { c: self })),
+            sys::ZINC_EAGAIN => Ok(None),
+            _ => Err(Error::last(rc)),
+        }
+    }
+
+    /// The stream description the producer set, `None` if it set none.
+    pub fn stream(&self) -> Result<Option<Descriptor>> {
+        let mut f = sys::zinc_frame::default();
+        // SAFETY: valid handle and frame.
+        match unsafe { sys::zinc_consumer_stream(self.raw.as_ptr(), &mut f) } {
+            0 => Ok(Some(Descriptor::from_raw(&f))),
+            sys::ZINC_EAGAIN => Ok(None),
+            rc => Err(Error::last(rc)),
+        }
+    }
+
+    /// The ring's geometry as created.
+    pub fn config(&self) -> RingConfig {
+        let mut c = sys::zinc_ring_config::default();
+        // SAFETY: valid handle and struct; cannot fail for a live handle.
+        unsafe { sys::zinc_consumer_config(self.raw.as_ptr(), &mut c) };
+        RingConfig::from_raw(&c)
+    }
+
+    pub fn generation(&self) -> u64 {
+        // SAFETY: valid handle.
+        unsafe { sys::zinc_consumer_generation(self.raw.as_ptr()) }
+    }
+
+    /// The mode in force: `Lossy` after an EVERY consumer was demoted.
+    pub fn mode(&self) -> Mode {
+        // SAFETY: valid handle.
+        Mode::from_raw(unsafe { sys::zinc_consumer_mode(self.raw.as_ptr()) })
+    }
+
+    /// The C handle, for calls the safe API does not wrap.
+    pub fn as_raw(&self) -> *mut sys::zinc_consumer {
+        self.raw.as_ptr()
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        // SAFETY: we own the handle; no frame borrows it (borrowck).
+        unsafe { sys::zinc_consumer_close(self.raw.as_ptr()) }
+    }
+}
+
+impl fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Consumer")
+            .field("mode", &self.mode())
+            .field("generation", &self.generation())
+            .finish()
+    }
+}
+
+/// A frame held by a consumer, read in place in shared memory. Released
+/// when dropped; [`release`](Self::release) also says whether the frame
+/// stayed intact while it was held.
+///
+/// The payload is shared memory that a producer lapping this consumer may
+/// overwrite meanwhile (a LOSSY/LATEST consumer, or a demoted one): read it,
+/// then call `release` and discard the result on [`Torn`] — the seqlock
+/// contract of the C API, which is never told a torn frame is good.
+pub struct ReadFrame<'c> {
+    c: &'c mut Consumer,
+}
+
+// Send comes with `&mut Consumer`. SAFETY of Sync: `&ReadFrame` only reads
+// the copied descriptor and the payload, never calls the library, so
+// several threads may read one frame.
+unsafe impl Sync for ReadFrame<'_> {}
+
+impl<'c> ReadFrame<'c> {
+    /// The payload: `size` bytes in the slot.
+    #[inline]
+    pub fn data(&self) -> &[u8] {
+        let len = self.c.frame.size as usize;
+        if len == 0 {
+            return &[];
+        }
+        // SAFETY: the library checked size <= slot size before handing the
+        // frame out; the slot stays mapped while the consumer lives, which
+        // outlives 'c and so this borrow.
+        unsafe { std::slice::from_raw_parts(self.c.frame.data as *const u8, len) }
+    }
+
+    /// The payload as elements of `T` (None if misaligned or the size is not
+    /// a multiple of `T`'s).
+    pub fn cast<T: Element>(&self) -> Option<&[T]> {
+        crate::tensor::cast(self.data())
+    }
+
+    /// 1-based frame number.
+    #[inline]
+    pub fn seq(&self) -> u64 {
+        self.c.frame.seq
+    }
+
+    #[inline]
+    pub fn size(&self) -> u64 {
+        self.c.frame.size
+    }
+
+    /// The producer's capture time, CLOCK_MONOTONIC ns (0 = unknown).
+    #[inline]
+    pub fn timestamp_ns(&self) -> u64 {
+        self.c.frame.timestamp_ns
+    }
+
+    /// CLOCK_MONOTONIC at publish (0 on a ring without timestamps).
+    #[inline]
+    pub fn publish_ns(&self) -> u64 {
+        self.c.frame.publish_ns
+    }
+
+    /// Frames skipped since this consumer's previous frame.
+    #[inline]
+    pub fn dropped(&self) -> u64 {
+        self.c.frame.dropped
+    }
+
+    #[inline]
+    pub fn fourcc(&self) -> u32 {
+        self.c.frame.fourcc
+    }
+
+    #[inline]
+    pub fn flags(&self) -> u32 {
+        self.c.frame.flags
+    }
+
+    pub fn is_end_of_stream(&self) -> bool {
+        self.c.frame.flags & sys::ZINC_FRAME_END_OF_STREAM != 0
+    }
+
+    /// This EVERY consumer was demoted to LOSSY (it kept the producer
+    /// waiting longer than the ring's `demote_after`).
+    pub fn is_demoted(&self) -> bool {
+        self.c.frame.flags & sys::ZINC_FRAME_DEMOTED != 0
+    }
+
+    #[inline]
+    pub fn user(&self) -> &[u8; sys::ZINC_FRAME_USER_SIZE] {
+        &self.c.frame.user
+    }
+
+    /// Element type, shape and byte strides (ndim 0: raw bytes). Checked by
+    /// the library to lie within the payload.
+    #[inline]
+    pub fn tensor(&self) -> Tensor {
+        Tensor::from_raw(self.c.frame.tensor)
+    }
+
+    pub fn descriptor(&self) -> Descriptor {
+        Descriptor::from_raw(&self.c.frame)
+    }
+
+    /// Give the frame back. `Err(Torn)`: it was overwritten while held, so
+    /// whatever was computed from it must be discarded.
+    #[inline]
+    pub fn release(self) -> std::result::Result<(), Torn> {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: the frame this handle holds, released once (self is consumed).
+        let rc = unsafe { sys::zinc_consumer_release(this.c.raw.as_ptr(), &this.c.frame) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            // Only -75 can come back for the held frame; any failure means
+            // the frame cannot be vouched for.
+            debug_assert_eq!(rc, sys::ZINC_EOVERFLOW);
+            Err(Torn { seq: this.c.frame.seq })
+        }
+    }
+
+    /// The C frame, for calls the safe API does not wrap.
+    pub fn as_raw(&self) -> &sys::zinc_frame {
+        &self.c.frame
+    }
+}
+
+impl Drop for ReadFrame<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the held frame, released once. A torn result is counted by
+        // the library (ring stats); there is nobody to tell it to here.
+        unsafe { sys::zinc_consumer_release(self.c.raw.as_ptr(), &self.c.frame) };
+    }
+}
+
+impl fmt::Debug for ReadFrame<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadFrame")
+            .field("seq", &self.c.frame.seq)
+            .field("size", &self.c.frame.size)
+            .field("dropped", &self.c.frame.dropped)
+            .field("fourcc", &crate::fourcc_str(self.c.frame.fourcc))
+            .field("tensor", &self.tensor())
+            .finish()
+    }
+}
+
+// ---- Observability ---------------------------------------------------------------
+
+/// A ring's counters and its consumer entries, read without attaching.
+#[derive(Clone, Debug)]
+pub struct RingStats {
+    pub ring: sys::zinc_ring_stats,
+    pub consumers: Vec<sys::zinc_consumer_stats>,
+}
+
+/// Read ring `name`'s counters (`zinc_ring_stats_read`).
+pub fn ring_stats(name: &str) -> Result<RingStats> {
+    let cname = c_name(name)?;
+    let mut rs = sys::zinc_ring_stats::default();
+    let mut cs = vec![sys::zinc_consumer_stats::default(); sys::ZINC_RING_MAX_CONSUMERS as usize];
+    let mut n = 0u32;
+    // SAFETY: `cs` has room for `cap` entries.
+    check(unsafe {
+        sys::zinc_ring_stats_read(cname.as_ptr(), &mut rs, cs.as_mut_ptr(), cs.len() as u32, &mut n)
+    })?;
+    cs.truncate(n as usize);
+    Ok(RingStats { ring: rs, consumers: cs })
+}
+
+/// Remove ring `name` if its producer is gone (closed, dead, half-made).
+pub fn remove_stale(name: &str) -> Result<()> {
+    let cname = c_name(name)?;
+    // SAFETY: a valid C string.
+    check(unsafe { sys::zinc_ring_remove_stale(cname.as_ptr()) })
+}
