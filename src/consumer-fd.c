@@ -57,52 +57,7 @@ struct zr_fdw {
     _Atomic uint32_t *cons_waiters;
     _Atomic uint32_t *prod_state;
     int map_fd;                   /* the consumer's token descriptor */
-    struct zr_fdw *next;          /* fork registry */
 };
-
-/* ---- fork: a child closes its copies of the descriptors ------------------------ */
-/* A child that read the parent's eventfd would take its wake-ups; handles
- * are not inherited, so a forked child closes its copies at once, as it
- * does with the token descriptors (ring-map.c). */
-
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
-static struct zr_fdw *reg_list;
-
-static void reg_prefork(void) { pthread_mutex_lock(&reg_lock); }
-static void reg_postfork(void) { pthread_mutex_unlock(&reg_lock); }
-static void reg_child(void)
-{
-    for (struct zr_fdw *w = reg_list; w; w = w->next) {
-        if (w->efd >= 0)
-            close(w->efd);
-        w->efd = -1;
-    }
-    reg_list = NULL;
-    pthread_mutex_unlock(&reg_lock);
-}
-static void reg_init(void) { pthread_atfork(reg_prefork, reg_postfork, reg_child); }
-
-static void reg_add(struct zr_fdw *w)
-{
-    pthread_once(&reg_once, reg_init);
-    pthread_mutex_lock(&reg_lock);
-    w->next = reg_list;
-    reg_list = w;
-    pthread_mutex_unlock(&reg_lock);
-}
-
-static void reg_del(struct zr_fdw *w)
-{
-    pthread_mutex_lock(&reg_lock);
-    for (struct zr_fdw **pw = &reg_list; *pw; pw = &(*pw)->next) {
-        if (*pw == w) {
-            *pw = w->next;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&reg_lock);
-}
 
 /* ---- futex_waitv availability -------------------------------------------------- */
 
@@ -330,7 +285,9 @@ ZINC_API int zinc_consumer_fd(zinc_consumer *c)
 #ifdef __GLIBC__
     (void)pthread_setname_np(w->thread, "zinc-fd");
 #endif
-    reg_add(w);
+    /* A forked child closes its copy at once (ring-map.c's registry): one
+     * that read it would take the parent's wake-ups. */
+    zinc__fork_close_add(w->efd);
     c->fdw = w;
     /* Start as "readable", then settle: armed if nothing is there yet, or
      * left readable for what is. */
@@ -362,7 +319,7 @@ void zinc__fdw_close(struct zinc_consumer *c)
         zinc__futex_wake(w->pub_futex);
     }
     pthread_join(w->thread, NULL);
-    reg_del(w);
+    zinc__fork_close_del(w->efd);
     /* A thread polling the descriptor right now wakes up (readable)
      * rather than sleeping on a closed descriptor. */
     fire_now(w);

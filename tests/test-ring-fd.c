@@ -483,3 +483,49 @@ Test(ring_fd, close_while_armed_fallback)
     munmap(raw, len);
     zinc_producer_close(p);
 }
+
+/* ---- sealed anonymous rings (a memfd, no name) ------------------------------------ */
+
+Test(ring_fd, anonymous_ring_descriptor_and_wait_any)
+{
+    /* The mechanisms need only the mapping and the token descriptor, which
+     * an anonymous ring has as well. */
+    zinc_ring_config cfg = ru_cfg(8, 256);
+    cfg.flags = ZINC_RING_ANONYMOUS;
+    zinc_producer *pa = NULL;
+    cr_assert_eq(zinc_producer_create(g_name, &cfg, &pa), 0, "%s", zinc_last_error());
+    int pfd = zinc_producer_fd(pa);
+    cr_assert_geq(pfd, 0, "%s", zinc_last_error());
+    zinc_consumer *ca = NULL;
+    cr_assert_eq(zinc_consumer_open_fd(pfd, ZINC_EVERY, &ca), 0, "%s", zinc_last_error());
+    close(pfd);
+    int fd = zinc_consumer_fd(ca);
+    cr_assert_geq(fd, 0);
+    cr_expect(!wu_readable(fd));
+    wu_publish(pa);
+    cr_expect(wu_wait_readable(fd, 5000), "an anonymous ring's frame makes it readable");
+    cr_expect_eq(drain(ca), 1);
+    cr_expect(!wu_readable(fd));
+    /* ... and zinc_wait_any over it and a named ring. */
+    char named[200];
+    snprintf(named, sizeof(named), "%s-n", g_name);
+    zinc_ring_config nc = ru_cfg(8, 256);
+    zinc_producer *pn = NULL;
+    cr_assert_eq(zinc_producer_create(named, &nc, &pn), 0);
+    zinc_consumer *cn = NULL;
+    cr_assert_eq(zinc_consumer_open(named, ZINC_EVERY, &cn), 0);
+    zinc_consumer *both[2] = { cn, ca };
+    cr_expect_eq(zinc_wait_any(both, 2, 1000000), ZINC_ETIMEDOUT);
+    wu_publish(pa);
+    cr_expect_eq(zinc_wait_any(both, 2, 5000000000ll), 1);
+    cr_expect_eq(drain(ca), 1);
+    zinc_producer_close(pa);
+    cr_expect(wu_wait_readable(fd, 5000), "readable once the anonymous producer closed");
+    zinc_frame f;
+    cr_expect_eq(zinc_consumer_acquire(ca, &f, 0), ZINC_EPIPE);
+    cr_expect_eq(zinc_wait_any(both, 2, 0), 1, "a finished ring is ready (-32)");
+    zinc_consumer_close(ca);
+    zinc_consumer_close(cn);
+    zinc_producer_close(pn);
+    ru_cleanup(named);
+}
