@@ -59,8 +59,13 @@ struct _GstZincSink {
     guint64 copies;   /* atomic */
     guint64 frames;   /* atomic */
 
-    /* streaming thread */
+    /* Written by the streaming thread (and by stop/finalize, when it is
+     * gone) under the object lock; that thread reads it without. Any other
+     * thread takes a reference under the lock: EOS may close and free the
+     * producer while unlock() runs in the application's thread. */
     GstZincProducer *zp;
+
+    /* streaming thread */
     gboolean is_video;
     GstVideoInfo info;
     GstZincTensorCaps tcaps;
@@ -117,9 +122,12 @@ static gboolean ensure_ring(GstZincSink *self)
     }
     GError *err = NULL;
     self->consumers_ready = FALSE;
-    self->zp = gst_zinc_producer_new(name, &cfg, &err);
+    GstZincProducer *zp = gst_zinc_producer_new(name, &cfg, &err);
     g_free(name);
-    if (!self->zp) {
+    GST_OBJECT_LOCK(self);
+    self->zp = zp;
+    GST_OBJECT_UNLOCK(self);
+    if (!zp) {
         GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("Cannot create the ring"), ("%s",
                           err->message));
         g_clear_error(&err);
@@ -130,11 +138,14 @@ static gboolean ensure_ring(GstZincSink *self)
 
 static void close_ring(GstZincSink *self)
 {
-    if (!self->zp)
-        return;
-    gst_zinc_producer_close(self->zp);
-    gst_zinc_producer_unref(self->zp);
+    GST_OBJECT_LOCK(self);
+    GstZincProducer *zp = self->zp;
     self->zp = NULL;
+    GST_OBJECT_UNLOCK(self);
+    if (!zp)
+        return;
+    gst_zinc_producer_close(zp);
+    gst_zinc_producer_unref(zp);
 }
 
 /* The descriptor of a buffer of `size` bytes (video: planes per `meta`). */
@@ -405,8 +416,15 @@ static gboolean zsink_unlock(GstBaseSink *bsink)
 {
     GstZincSink *self = GST_ZINC_SINK(bsink);
     g_atomic_int_set(&self->unlocked, 1);
-    if (self->zp)
-        gst_zinc_producer_wake(self->zp);
+    /* The application's thread: the streaming thread may be closing the
+     * ring right now (EOS), so wake it through a reference of our own. */
+    GST_OBJECT_LOCK(self);
+    GstZincProducer *zp = self->zp ? gst_zinc_producer_ref(self->zp) : NULL;
+    GST_OBJECT_UNLOCK(self);
+    if (zp) {
+        gst_zinc_producer_wake(zp);
+        gst_zinc_producer_unref(zp);
+    }
     return TRUE;
 }
 

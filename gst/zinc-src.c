@@ -79,6 +79,8 @@ struct _GstZincSrc {
     zinc_ring_config cfg;
     guint64 generation;       /* of the ring attached or last left */
     gboolean left;            /* a ring was left (producer gone): skip its generation */
+    /* Set by start and cleared by stop under the object lock; unlock()
+     * (any thread, e.g. a flushing seek racing stop) takes a reference. */
     GstZincHold *hold;
     gboolean holding;
     zinc_frame held;
@@ -544,6 +546,8 @@ static gboolean zsrc_decide_allocation(GstBaseSrc *bsrc, GstQuery *query)
     return GST_BASE_SRC_CLASS(gst_zinc_src_parent_class)->decide_allocation(bsrc, query);
 }
 
+static gboolean zsrc_stop(GstBaseSrc *bsrc);
+
 static gboolean zsrc_start(GstBaseSrc *bsrc)
 {
     GstZincSrc *self = GST_ZINC_SRC(bsrc);
@@ -551,7 +555,10 @@ static gboolean zsrc_start(GstBaseSrc *bsrc)
     __atomic_store_n(&self->dropped, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&self->torn, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&self->frames, 0, __ATOMIC_RELAXED);
-    self->hold = hold_new();
+    GstZincHold *hold = hold_new();
+    GST_OBJECT_LOCK(self);
+    self->hold = hold;
+    GST_OBJECT_UNLOCK(self);
     self->holding = FALSE;
     self->have_key = FALSE;
     self->left = FALSE;
@@ -563,9 +570,12 @@ static gboolean zsrc_start(GstBaseSrc *bsrc)
     GST_OBJECT_LOCK(self);
     gboolean wait = self->wait;
     GST_OBJECT_UNLOCK(self);
-    /* Without waiting, a missing ring fails the state change itself. */
-    if (!wait && open_consumer(self, FALSE) != GST_FLOW_OK)
+    /* Without waiting, a missing ring fails the state change itself (and
+     * GstBaseSrc calls no stop() after a failed start()). */
+    if (!wait && open_consumer(self, FALSE) != GST_FLOW_OK) {
+        zsrc_stop(bsrc);
         return FALSE;
+    }
     return TRUE;
 }
 
@@ -584,8 +594,11 @@ static gboolean zsrc_stop(GstBaseSrc *bsrc)
         zinc_consumer_close(self->c);
         self->c = NULL;
     }
-    hold_unref(self->hold);
+    GST_OBJECT_LOCK(self);
+    GstZincHold *hold = self->hold;
     self->hold = NULL;
+    GST_OBJECT_UNLOCK(self);
+    hold_unref(hold);
     gst_zinc_format_clear(&self->fmt);
     if (self->copy_pool) {
         gst_buffer_pool_set_active(self->copy_pool, FALSE);
@@ -598,10 +611,16 @@ static gboolean zsrc_unlock(GstBaseSrc *bsrc)
 {
     GstZincSrc *self = GST_ZINC_SRC(bsrc);
     g_atomic_int_set(&self->unlocked, 1);
-    if (self->hold) {
-        g_mutex_lock(&self->hold->lock);
-        g_cond_broadcast(&self->hold->cond);
-        g_mutex_unlock(&self->hold->lock);
+    GST_OBJECT_LOCK(self);
+    GstZincHold *h = self->hold;
+    if (h)
+        g_atomic_int_inc(&h->refs);
+    GST_OBJECT_UNLOCK(self);
+    if (h) {
+        g_mutex_lock(&h->lock);
+        g_cond_broadcast(&h->cond);
+        g_mutex_unlock(&h->lock);
+        hold_unref(h);
     }
     return TRUE;
 }
