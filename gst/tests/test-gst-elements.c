@@ -830,7 +830,7 @@ static gboolean stop_within(GstElement *pipe, gint64 us)
  * The race cannot be forced from outside, so it is run many times. */
 Test(gst, stop_right_after_eos)
 {
-    const int rounds = getenv("ZINC_LONG_TESTS") && atoi(getenv("ZINC_LONG_TESTS")) ? 400 : 40;
+    const int rounds = getenv("ZINC_LONG_TESTS") && atoi(getenv("ZINC_LONG_TESTS")) ? 2000 : 200;
     for (int i = 0; i < rounds; i++) {
         GstElement *snk = gt_launch("appsrc name=in format=time caps=application/x-zinc,"
                                     "dtype=u8,shape=8x8 ! zincsink name=z ring=%s sync=false", g_ring);
