@@ -243,11 +243,11 @@ ZINC_API int zinc_consumer_fd(zinc_consumer *c)
 {
     if (!c)
         return zinc__fail(ZINC_EINVAL, "consumer_fd: NULL consumer");
+    /* First: a forked child's copy of fdw names a descriptor closed at fork. */
+    if (map_forked(&c->m))
+        return zinc__forked_fail("consumer_fd");
     if (c->fdw)
         return c->fdw->efd;
-    if (map_forked(&c->m))
-        return zinc__fail(ZINC_EINVAL, "consumer_fd: the consumer belongs to the parent "
-                          "process (handles are not inherited across fork)");
     struct zr_fdw *w = calloc(1, sizeof(*w));
     if (!w)
         return zinc__fail(-ENOMEM, "consumer_fd: out of memory");

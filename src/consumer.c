@@ -345,6 +345,8 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
 {
     if (unlikely(!c || !f))
         return zinc__fail(ZINC_EINVAL, "acquire: NULL argument");
+    if (unlikely(map_forked(&c->m)))
+        return zinc__forked_fail("acquire");
     if (unlikely(c->holding))
         return zinc__fail(ZINC_EINVAL, "acquire: frame %llu is still held; release it first",
                           (unsigned long long)c->held_seq);
@@ -560,6 +562,8 @@ ZINC_API int zinc_consumer_release(zinc_consumer *c, const zinc_frame *f)
 {
     if (unlikely(!c || !f))
         return zinc__fail(ZINC_EINVAL, "release: NULL argument");
+    if (unlikely(map_forked(&c->m)))
+        return zinc__forked_fail("release");
     if (unlikely(!c->holding || f->seq != c->held_seq || f->data != c->held_data))
         return zinc__fail(ZINC_EINVAL, "release: frame %llu is not the held frame (released "
                           "twice, or never acquired)", (unsigned long long)f->seq);
@@ -601,6 +605,8 @@ ZINC_API int zinc_consumer_stream(zinc_consumer *c, zinc_frame *desc)
 {
     if (!c || !desc)
         return zinc__fail(ZINC_EINVAL, "stream: NULL argument");
+    if (unlikely(map_forked(&c->m)))
+        return zinc__forked_fail("stream");
     struct zr_desc *d = &c->m.ctl->stream;
     uint64_t start = 0;
     for (uint64_t tries = 0;; tries++) {

@@ -373,6 +373,8 @@ ZINC_API int zinc_producer_claim(zinc_producer *p, zinc_frame *f, int64_t timeou
 {
     if (unlikely(!p || !f))
         return zinc__fail(ZINC_EINVAL, "claim: NULL argument");
+    if (unlikely(map_forked(&p->m)))
+        return zinc__forked_fail("claim");
     if (unlikely(p->claimed))
         return zinc__fail(ZINC_EINVAL, "claim: frame %llu is still claimed; publish or abort "
                           "it first", (unsigned long long)p->next_seq);
@@ -413,6 +415,8 @@ ZINC_API int zinc_producer_publish(zinc_producer *p, zinc_frame *f)
 {
     if (unlikely(!p || !f))
         return zinc__fail(ZINC_EINVAL, "publish: NULL argument");
+    if (unlikely(map_forked(&p->m)))
+        return zinc__forked_fail("publish");
     uint64_t n = p->next_seq;
     if (unlikely(!p->claimed || f->seq != n || f->data != p->claim_data))
         return zinc__fail(ZINC_EINVAL, "publish: frame %llu is not the claimed frame",
@@ -464,6 +468,8 @@ ZINC_API int zinc_producer_abort(zinc_producer *p, zinc_frame *f)
 {
     if (!p)
         return zinc__fail(ZINC_EINVAL, "abort: NULL producer");
+    if (unlikely(map_forked(&p->m)))
+        return zinc__forked_fail("abort");
     if (!p->claimed || (f && (f->seq != p->next_seq || f->data != p->claim_data)))
         return zinc__fail(ZINC_EINVAL, "abort: nothing claimed (or not the claimed frame)");
     /* The slot's lock stays odd: the frame that was there may be partly
@@ -479,6 +485,8 @@ ZINC_API int zinc_producer_set_stream(zinc_producer *p, const zinc_frame *desc)
 {
     if (!p || !desc)
         return zinc__fail(ZINC_EINVAL, "set_stream: NULL argument");
+    if (unlikely(map_forked(&p->m)))
+        return zinc__forked_fail("set_stream");
     if (desc->size > p->m.g.slot_size)
         return zinc__fail(ZINC_EINVAL, "set_stream: %llu bytes do not fit a %llu-byte slot",
                           (unsigned long long)desc->size, (unsigned long long)p->m.g.slot_size);

@@ -390,7 +390,7 @@ ZINC_API int zinc_producer_listen(zinc_producer *p, const char *address)
                           "rings (ZINC_RING_ANONYMOUS) are served over a socket (consumers "
                           "open this one by name)", m->name);
     if (map_forked(m))
-        return zinc__fail(ZINC_EINVAL, "listen: handle used in a forked child");
+        return zinc__forked_fail("listen");
     if (p->listener)
         return zinc__fail(ZINC_EINVAL, "listen: ring '%s' already listens on '%s'", m->name,
                           p->listener->address);

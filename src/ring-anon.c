@@ -120,7 +120,7 @@ int zinc__anon_map(struct zr_map *m, int fd, const char *label, int prot)
 {
     memset(m, 0, sizeof(*m));
     m->fd = -1;
-    m->pid = getpid();
+    m->fork_gen = zinc__fork_gen_now();
     snprintf(m->name, sizeof(m->name), "%s", label); /* m->obj stays "": anonymous */
     int r = zinc__anon_check(fd, label);
     if (r < 0)
@@ -154,7 +154,7 @@ ZINC_API int zinc_producer_fd(zinc_producer *p)
                           "anonymous ring (ZINC_RING_ANONYMOUS) is passed by descriptor",
                           p->m.name);
     if (map_forked(&p->m))
-        return zinc__fail(ZINC_EINVAL, "producer_fd: handle used in a forked child");
+        return zinc__forked_fail("producer_fd");
     int fd = zinc__anon_reopen(p->m.fd, O_RDWR);
     if (fd < 0)
         return zinc__fail(fd, "producer_fd: ring '%s': reopening the memfd through "

@@ -69,7 +69,7 @@ struct zr_map {
     ino_t ino;
     uid_t uid;              /* the object's owner */
     bool foreign;           /* owned by an untrusted uid (read-only peeks only) */
-    pid_t pid;              /* process that made the handle (see forked()) */
+    unsigned fork_gen;      /* zinc__fork_gen when the handle was made (map_forked) */
     bool registered;        /* fd is in the fork registry */
     char obj[ZINC_OBJ_NAME_MAX];
     char name[ZINC_NAME_MAX + 1];
@@ -196,11 +196,22 @@ ZINC_HIDDEN int zinc__map_open(const char *name, struct zr_map *m, int prot, con
  * account). */
 ZINC_HIDDEN void zinc__map_advise_attach(struct zr_map *m);
 
+/* Bumped by ring-map.c's fork child handler: a handle whose fork_gen
+ * differs is a parent's copy in a forked child. Relaxed: the handler runs
+ * in the child before any of its code, on its only thread. */
+extern _Atomic unsigned zinc__fork_gen;
+/* The current fork generation, with the fork handler registered. */
+unsigned zinc__fork_gen_now(void);
+
+/* The error for a handle used in a forked child (-22, with a message). */
+int zinc__forked_fail(const char *what);
+
 /* Is this handle used in a child forked after it was made? Its token
- * descriptor was closed at fork then; touch nothing shared. */
+ * descriptor was closed at fork then; touch nothing shared. One load and a
+ * compare, so the hot paths check it too (getpid is a system call). */
 static inline bool map_forked(const struct zr_map *m)
 {
-    return m->pid != getpid();
+    return m->fork_gen != atomic_load_explicit(&zinc__fork_gen, memory_order_relaxed);
 }
 
 /* Is this the handle of a sealed anonymous ring (no name in /dev/shm)? */

@@ -51,14 +51,29 @@ static size_t tok_n, tok_cap;
  * locked forever: take it around fork. */
 static void map_prefork(void) { pthread_mutex_lock(&map_lock); }
 static void map_postfork(void) { pthread_mutex_unlock(&map_lock); }
+_Atomic unsigned zinc__fork_gen;
+
 static void map_child(void)
 {
+    atomic_fetch_add_explicit(&zinc__fork_gen, 1, memory_order_relaxed);
     for (size_t i = 0; i < tok_n; i++)
         close(tok_fds[i]);
     tok_n = 0;
     pthread_mutex_unlock(&map_lock);
 }
 static void map_init(void) { pthread_atfork(map_prefork, map_postfork, map_child); }
+
+int zinc__forked_fail(const char *what)
+{
+    return zinc__fail(ZINC_EINVAL, "%s: handle used in a child forked after it was made "
+                      "(handles are not inherited across fork: open one in the child)", what);
+}
+
+unsigned zinc__fork_gen_now(void)
+{
+    pthread_once(&map_once, map_init);
+    return atomic_load_explicit(&zinc__fork_gen, memory_order_relaxed);
+}
 
 static void tok_register(int fd)
 {
@@ -189,7 +204,7 @@ int zinc__map_init(struct zr_map *m, const char *name)
 {
     memset(m, 0, sizeof(*m));
     m->fd = -1;
-    m->pid = getpid();
+    m->fork_gen = zinc__fork_gen_now();
     int r = zinc__obj_name(name, m->obj);
     if (r < 0)
         return r;

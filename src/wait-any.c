@@ -102,6 +102,8 @@ ZINC_API int zinc_wait_any(zinc_consumer *const *cs, uint32_t n, int64_t timeout
     for (uint32_t i = 0; i < n; i++) {
         if (!cs[i])
             return zinc__fail(ZINC_EINVAL, "wait_any: consumer %u is NULL", i);
+        if (map_forked(&cs[i]->m))
+            return zinc__forked_fail("wait_any");
         if (cs[i]->spin_cur > spin)
             spin = cs[i]->spin_cur;
     }

@@ -831,3 +831,103 @@ Test(ring_live, forked_child_of_dead_producer_does_not_hold_token)
     close(hold[1]); /* lets the orphaned grandchild exit */
     zinc_producer_close(q);
 }
+
+/* A forked child that uses its parent's handles gets -22 from every call
+ * that would read or write the ring's shared state (claim, publish, abort,
+ * set_stream, acquire, release, stream, wait_any), and the parent's ring is
+ * untouched: its EVERY consumer's cursor and held frame stay its own. */
+Test(ring_live, forked_child_cannot_use_inherited_handles)
+{
+    skip_without_shm();
+    zinc_ring_config cfg = ru_cfg(4, 256);
+    zinc_producer *p = NULL;
+    zinc_consumer *c = NULL;
+    cr_assert_eq(zinc_producer_create(g_name, &cfg, &p), 0);
+    cr_assert_eq(zinc_consumer_open(g_name, ZINC_EVERY, &c), 0);
+    zinc_frame w, r;
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(zinc_producer_claim(p, &w, 0), 0);
+        cr_assert_eq(zinc_producer_publish(p, &w), 0);
+    }
+    cr_assert_eq(zinc_consumer_acquire(c, &r, 0), 0);
+    cr_assert_eq(r.seq, 1);
+    cr_assert_geq(zinc_consumer_fd(c), 0, "%s", zinc_last_error()); /* made before fork */
+    cr_assert_eq(zinc_producer_claim(p, &w, 0), 0); /* frame 3, claimed across fork */
+    pid_t kid = fork();
+    cr_assert_geq(kid, 0);
+    if (kid == 0) {
+        /* Bit i set: call i did not give -22 with the fork message. */
+        int bad = 0;
+        zinc_frame f;
+        zinc_consumer *const one[1] = {c};
+#define CHILD_EXPECT(i, call)                                                            \
+        if ((call) != -22 || !strstr(zinc_last_error(), "forked"))                        \
+            bad |= 1 << (i)
+        CHILD_EXPECT(0, zinc_producer_publish(p, &w));
+        CHILD_EXPECT(1, zinc_producer_abort(p, &w));
+        CHILD_EXPECT(2, zinc_producer_set_stream(p, &w));
+        CHILD_EXPECT(3, zinc_consumer_release(c, &r));
+        CHILD_EXPECT(4, zinc_consumer_stream(c, &f));
+        CHILD_EXPECT(5, zinc_wait_any(one, 1, 0));
+        CHILD_EXPECT(6, zinc_consumer_fd(c));
+        zinc_producer_close(p); /* local clean-up only */
+        zinc_consumer_close(c);
+        _exit(bad);
+#undef CHILD_EXPECT
+    }
+    int st;
+    cr_assert_eq(waitpid(kid, &st, 0), kid);
+    cr_assert(WIFEXITED(st));
+    cr_expect_eq(WEXITSTATUS(st), 0, "calls in the child that did not refuse (bit mask): %#x",
+                 WEXITSTATUS(st));
+    /* The parent's handles work on as if the child never ran. */
+    cr_expect_eq(zinc_producer_publish(p, &w), 0, "%s", zinc_last_error());
+    cr_expect_eq(zinc_consumer_release(c, &r), 0, "%s", zinc_last_error());
+    for (uint64_t want = 2; want <= 3; want++) {
+        cr_assert_eq(zinc_consumer_acquire(c, &r, 0), 0, "%s", zinc_last_error());
+        cr_expect_eq(r.seq, want);
+        cr_expect_eq(zinc_consumer_release(c, &r), 0);
+    }
+    zinc_consumer_close(c);
+    zinc_producer_close(p);
+}
+
+/* Claim and acquire in a forked child: refused too (separately, since a
+ * claim needs no claimed frame and an acquire no held one). */
+Test(ring_live, forked_child_cannot_claim_or_acquire)
+{
+    skip_without_shm();
+    zinc_ring_config cfg = ru_cfg(4, 256);
+    zinc_producer *p = NULL;
+    zinc_consumer *c = NULL;
+    cr_assert_eq(zinc_producer_create(g_name, &cfg, &p), 0);
+    cr_assert_eq(zinc_consumer_open(g_name, ZINC_EVERY, &c), 0);
+    zinc_frame w;
+    cr_assert_eq(zinc_producer_claim(p, &w, 0), 0);
+    cr_assert_eq(zinc_producer_publish(p, &w), 0);
+    pid_t kid = fork();
+    cr_assert_geq(kid, 0);
+    if (kid == 0) {
+        zinc_frame f;
+        int bad = 0;
+        if (zinc_producer_claim(p, &f, 0) != -22)
+            bad |= 1;
+        if (zinc_consumer_acquire(c, &f, 0) != -22)
+            bad |= 2;
+        _exit(bad);
+    }
+    int st;
+    cr_assert_eq(waitpid(kid, &st, 0), kid);
+    cr_assert(WIFEXITED(st));
+    cr_expect_eq(WEXITSTATUS(st), 0, "not refused in the child (1 claim, 2 acquire): %#x",
+                 WEXITSTATUS(st));
+    zinc_frame r;
+    cr_assert_eq(zinc_consumer_acquire(c, &r, 0), 0, "frame 1 is still unread in the parent");
+    cr_expect_eq(r.seq, 1);
+    cr_expect_eq(zinc_consumer_release(c, &r), 0);
+    cr_expect_eq(zinc_producer_claim(p, &w, 0), 0, "the parent claims frame 2");
+    cr_expect_eq(w.seq, 2);
+    zinc_producer_abort(p, &w);
+    zinc_consumer_close(c);
+    zinc_producer_close(p);
+}

@@ -14,7 +14,8 @@
  *
  * Thread-safety: a producer or consumer handle is used by one thread at a
  * time; different handles may be used concurrently. Handles are not
- * inherited across fork().
+ * inherited across fork(): in a child, every call on a handle made before
+ * the fork returns -22 (close only frees the child's copy); open new ones.
  */
 #ifndef ZINC_RING_H
 #define ZINC_RING_H
