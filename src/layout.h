@@ -74,13 +74,10 @@ _Static_assert(8 + 8 * ZD_FOURCC_FLAGS < 64 && 8 + 8 * ZD_SHAPE == 64 &&
                    8 + 8 * ZD_USER == 128,
                "descriptor lines: core, tensor, user");
 
-struct zr_ctl {
-    /* line 0: geometry, written once before magic, read-only afterwards */
-    _Atomic uint64_t magic;
-    uint32_t layout_version;
-    uint32_t ctl_size;
-    uint64_t generation;
-    uint64_t ring_bytes;
+/* The ring's geometry: written once at create into the control block's
+ * first line, and kept by every handle as its validated private copy. */
+struct zr_geom {
+    uint64_t ring_bytes;     /* the ring: control block to the last payload */
     uint32_t slot_count;
     uint32_t max_consumers;
     uint64_t slot_size;
@@ -88,6 +85,16 @@ struct zr_ctl {
     uint64_t off_consumers;
     uint64_t off_descs;
     uint64_t off_payloads;
+};
+_Static_assert(sizeof(struct zr_geom) == 56, "geometry is 56 bytes");
+
+struct zr_ctl {
+    /* line 0: geometry, written once before magic, read-only afterwards */
+    _Atomic uint64_t magic;
+    uint32_t layout_version;
+    uint32_t ctl_size;
+    uint64_t generation;
+    struct zr_geom geom;
     uint32_t consumer_size;
     uint32_t desc_size;
     uint32_t flags;
@@ -139,6 +146,7 @@ struct zr_ctl {
 };
 
 _Static_assert(offsetof(struct zr_ctl, magic) == 0, "ring magic");
+_Static_assert(offsetof(struct zr_ctl, geom) == 24, "geometry");
 _Static_assert(offsetof(struct zr_ctl, demote_after_ns) == 96, "geometry");
 _Static_assert(offsetof(struct zr_ctl, created_ns) == 104, "geometry");
 _Static_assert(offsetof(struct zr_ctl, head) == 1 * ZR_LINE, "head line");

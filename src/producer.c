@@ -156,14 +156,7 @@ int zinc__producer_init(struct zinc_producer *p, const char *name, const zinc_ri
     ctl->layout_version = ZR_LAYOUT_VERSION;
     ctl->ctl_size = sizeof(struct zr_ctl);
     ctl->generation = zinc__random_u64();
-    ctl->ring_bytes = g.ring_bytes;
-    ctl->slot_count = g.slot_count;
-    ctl->max_consumers = g.max_consumers;
-    ctl->slot_size = g.slot_size;
-    ctl->slot_stride = g.slot_stride;
-    ctl->off_consumers = g.off_consumers;
-    ctl->off_descs = g.off_descs;
-    ctl->off_payloads = g.off_payloads;
+    ctl->geom = g;
     ctl->consumer_size = sizeof(struct zr_cons);
     ctl->desc_size = sizeof(struct zr_desc);
     ctl->flags = cfg->flags;

@@ -291,16 +291,42 @@ static int region_judge(int fd, const struct stat *st, const char *name, void *a
                       "(ZINC_CREATE_REPLACE_STALE replaces it if its owner is gone)", name);
 }
 
-ZINC_API int32_t zinc_create_ex(const char *name, uintptr_t capacity,
-                                const zinc_create_opts *opts, ZincHandle *out)
+/* A handle over the mapping `map` of `len` bytes: the values come from
+ * the creator's own geometry or the opener's validated copy, never from
+ * the shared header. */
+static void region_fill(struct zinc_region *reg, void *map, uint64_t data_off, uint64_t len,
+                        uint64_t capacity, uint32_t layout, bool owner, const struct stat *st,
+                        const char *obj)
+{
+    reg->hdr = map;
+    reg->data = (uint8_t *)map + data_off;
+    reg->map_len = (size_t)len;
+    reg->capacity = capacity;
+    reg->layout = layout;
+    reg->owner = owner;
+    reg->dev = st->st_dev;
+    reg->ino = st->st_ino;
+    reg->uid = st->st_uid;
+    snprintf(reg->obj, sizeof(reg->obj), "%s", obj);
+}
+
+/* The start of a call that makes a handle: *out and the thread's last
+ * error cleared, `out` and `name` checked, "/zinc_<name>" into obj. */
+static int handle_call_begin(ZincHandle *out, const char *what, const char *name, char *obj)
 {
     if (out)
         *out = NULL;
     zinc__clear_error();
     if (!out)
-        return zinc__fail(ZINC_EINVAL, "create: out is NULL");
+        return zinc__fail(ZINC_EINVAL, "%s: out is NULL", what);
+    return zinc__obj_name(name, obj);
+}
+
+ZINC_API int32_t zinc_create_ex(const char *name, uintptr_t capacity,
+                                const zinc_create_opts *opts, ZincHandle *out)
+{
     char obj[ZINC_OBJ_NAME_MAX];
-    int r = zinc__obj_name(name, obj);
+    int r = handle_call_begin(out, "create", name, obj);
     if (r < 0)
         return r;
     uint32_t layout = opts ? opts->layout_version : 0;
@@ -363,16 +389,7 @@ ZINC_API int32_t zinc_create_ex(const char *name, uintptr_t capacity,
     zinc__region_init(map, (uint16_t)layout, capacity, name);
     zinc__region_publish(map);
 
-    reg->hdr = map;
-    reg->data = (uint8_t *)map + data_off;
-    reg->map_len = (size_t)total;
-    reg->capacity = capacity;
-    reg->layout = layout;
-    reg->owner = true;
-    reg->dev = st.st_dev;
-    reg->ino = st.st_ino;
-    reg->uid = st.st_uid;
-    memcpy(reg->obj, obj, sizeof(obj));
+    region_fill(reg, map, data_off, total, capacity, layout, true, &st, obj);
     *out = reg;
     return ZINC_OK;
 
@@ -393,13 +410,8 @@ ZINC_API int32_t zinc_create(const char *name, uintptr_t capacity, ZincHandle *o
 
 ZINC_API int32_t zinc_open(const char *name, ZincHandle *out)
 {
-    if (out)
-        *out = NULL;
-    zinc__clear_error();
-    if (!out)
-        return zinc__fail(ZINC_EINVAL, "open: out is NULL");
     char obj[ZINC_OBJ_NAME_MAX];
-    int r = zinc__obj_name(name, obj);
+    int r = handle_call_begin(out, "open", name, obj);
     if (r < 0)
         return r;
     /* Another user's object (a squatter), a FIFO or a link: refused. */
@@ -457,16 +469,7 @@ ZINC_API int32_t zinc_open(const char *name, ZincHandle *out)
         goto fail;
     }
     /* Capacity and layout from the validated copy, never re-read. */
-    reg->hdr = hdr;
-    reg->data = (uint8_t *)map + data_off;
-    reg->map_len = (size_t)size;
-    reg->capacity = copy.capacity;
-    reg->layout = copy.version;
-    reg->owner = false;
-    reg->dev = st.st_dev;
-    reg->ino = st.st_ino;
-    reg->uid = st.st_uid;
-    memcpy(reg->obj, obj, sizeof(obj));
+    region_fill(reg, map, data_off, size, copy.capacity, copy.version, false, &st, obj);
     *out = reg;
     return ZINC_OK;
 fail:

@@ -118,18 +118,18 @@ int zinc__ring_validate(struct zr_map *m, uint64_t data_off, uint64_t data_len)
                           name, c.layout_version, c.ctl_size, c.consumer_size, c.desc_size,
                           ZR_LAYOUT_VERSION);
     struct zr_geom g;
-    if (zinc__ring_geom(c.slot_count, c.max_consumers, c.slot_size, &g) < 0)
+    if (zinc__ring_geom(c.geom.slot_count, c.geom.max_consumers, c.geom.slot_size, &g) < 0)
         return zinc__fail(ZINC_EBADMSG, "ring '%s': invalid geometry (slots %u, consumers %u, "
                           "slot size %llu)",
-                          name, c.slot_count, c.max_consumers, (unsigned long long)c.slot_size);
-    if (g.slot_stride != c.slot_stride || g.off_consumers != c.off_consumers ||
-        g.off_descs != c.off_descs || g.off_payloads != c.off_payloads ||
-        g.ring_bytes != c.ring_bytes)
+                          name, c.geom.slot_count, c.geom.max_consumers, (unsigned long long)c.geom.slot_size);
+    if (g.slot_stride != c.geom.slot_stride || g.off_consumers != c.geom.off_consumers ||
+        g.off_descs != c.geom.off_descs || g.off_payloads != c.geom.off_payloads ||
+        g.ring_bytes != c.geom.ring_bytes)
         return zinc__fail(ZINC_EBADMSG, "ring '%s': part offsets do not add up (stride %llu, "
                           "consumers @%llu, descriptors @%llu, payloads @%llu, %llu bytes)",
-                          name, (unsigned long long)c.slot_stride,
-                          (unsigned long long)c.off_consumers, (unsigned long long)c.off_descs,
-                          (unsigned long long)c.off_payloads, (unsigned long long)c.ring_bytes);
+                          name, (unsigned long long)c.geom.slot_stride,
+                          (unsigned long long)c.geom.off_consumers, (unsigned long long)c.geom.off_descs,
+                          (unsigned long long)c.geom.off_payloads, (unsigned long long)c.geom.ring_bytes);
     if (g.ring_bytes > data_len)
         return zinc__fail(ZINC_EBADMSG, "ring '%s': needs %llu bytes but the region holds %llu",
                           name, (unsigned long long)g.ring_bytes,

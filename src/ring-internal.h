@@ -46,17 +46,6 @@ _Static_assert(ZR_CREATING == (int)ZINC_PRODUCER_CREATING && ZR_OPEN == (int)ZIN
 #define DEFAULT_SPIN_NS 20000u
 #define MAX_SPIN_NS 10000000u /* 10 ms: beyond that, sleeping is always better */
 
-struct zr_geom {
-    uint32_t slot_count;
-    uint32_t max_consumers;
-    uint64_t slot_size;
-    uint64_t slot_stride;
-    uint64_t off_consumers;
-    uint64_t off_descs;
-    uint64_t off_payloads;
-    uint64_t ring_bytes;
-};
-
 /* Mapping of one ring object, shared by producer and consumer handles. */
 struct zr_map {
     uint8_t *base;          /* start of the object (region header) */

@@ -150,7 +150,10 @@ void zinc__token_drop(int fd, uint64_t byte)
     (void)ofd_lock(fd, F_OFD_SETLK, F_UNLCK, byte, NULL);
 }
 
-int zinc__futex_wait(_Atomic uint32_t *addr, uint32_t expected, int64_t timeout_ns)
+/* FUTEX_WAIT (shared: the word lives in a MAP_SHARED mapping and the
+ * waker may be another process) or FUTEX_WAIT_PRIVATE, with a relative
+ * timeout (negative: none). 0 or -errno. */
+static int futex_wait_op(_Atomic uint32_t *addr, int op, uint32_t expected, int64_t timeout_ns)
 {
     struct timespec ts, *tsp = NULL;
     if (timeout_ns >= 0) {
@@ -158,10 +161,13 @@ int zinc__futex_wait(_Atomic uint32_t *addr, uint32_t expected, int64_t timeout_
         ts.tv_nsec = (long)(timeout_ns % 1000000000);
         tsp = &ts;
     }
-    /* FUTEX_WAIT without FUTEX_PRIVATE_FLAG: the word lives in a MAP_SHARED
-     * mapping and the waker may be another process. */
-    long r = syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT, expected, tsp, NULL, 0);
+    long r = syscall(SYS_futex, (uint32_t *)addr, op, expected, tsp, NULL, 0);
     return r < 0 ? -errno : 0;
+}
+
+int zinc__futex_wait(_Atomic uint32_t *addr, uint32_t expected, int64_t timeout_ns)
+{
+    return futex_wait_op(addr, FUTEX_WAIT, expected, timeout_ns);
 }
 
 void zinc__futex_wake(_Atomic uint32_t *addr)
@@ -208,14 +214,7 @@ int zinc__futex_waitv(const struct zinc__futex_waiter *w, uint32_t n, uint64_t d
 
 int zinc__futex_wait_private(_Atomic uint32_t *addr, uint32_t expected, int64_t timeout_ns)
 {
-    struct timespec ts, *tsp = NULL;
-    if (timeout_ns >= 0) {
-        ts.tv_sec = (time_t)(timeout_ns / 1000000000);
-        ts.tv_nsec = (long)(timeout_ns % 1000000000);
-        tsp = &ts;
-    }
-    long r = syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, expected, tsp, NULL, 0);
-    return r < 0 ? -errno : 0;
+    return futex_wait_op(addr, FUTEX_WAIT_PRIVATE, expected, timeout_ns);
 }
 
 void zinc__futex_wake_private(_Atomic uint32_t *addr)

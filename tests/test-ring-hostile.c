@@ -45,12 +45,12 @@ static struct zr_ctl *ctl(void)
 
 static struct zr_desc *desc(uint32_t slot)
 {
-    return (struct zr_desc *)(g_raw + ru_page() + ctl()->off_descs) + slot;
+    return (struct zr_desc *)(g_raw + ru_page() + ctl()->geom.off_descs) + slot;
 }
 
 static struct zr_cons *centry(uint32_t i)
 {
-    return (struct zr_cons *)(g_raw + ru_page() + ctl()->off_consumers) + i;
+    return (struct zr_cons *)(g_raw + ru_page() + ctl()->geom.off_consumers) + i;
 }
 
 /* A ring with frames 1..published, and a raw read-write mapping of it. */
@@ -127,33 +127,33 @@ static void c_version(struct zr_ctl *c) { c->layout_version = ZR_LAYOUT_VERSION 
 static void c_ctl_size(struct zr_ctl *c) { c->ctl_size = 512; }
 static void c_cons_size(struct zr_ctl *c) { c->consumer_size = 256; }
 static void c_desc_size(struct zr_ctl *c) { c->desc_size = 128; }
-static void c_slots3(struct zr_ctl *c) { c->slot_count = 3; }
-static void c_slots0(struct zr_ctl *c) { c->slot_count = 0; }
-static void c_slots_huge(struct zr_ctl *c) { c->slot_count = 1u << 20; }
-static void c_slots_more(struct zr_ctl *c) { c->slot_count = SLOTS * 2; }
-static void c_maxc0(struct zr_ctl *c) { c->max_consumers = 0; }
-static void c_maxc_huge(struct zr_ctl *c) { c->max_consumers = 100000; }
-static void c_maxc_more(struct zr_ctl *c) { c->max_consumers += 1; }
-static void c_slot_size0(struct zr_ctl *c) { c->slot_size = 0; }
-static void c_slot_size_big(struct zr_ctl *c) { c->slot_size = c->slot_stride + 1; }
-static void c_slot_size_huge(struct zr_ctl *c) { c->slot_size = 1ull << 62; }
-static void c_stride_half(struct zr_ctl *c) { c->slot_stride /= 2; }
-static void c_stride_odd(struct zr_ctl *c) { c->slot_stride += 8; }
-static void c_off_cons(struct zr_ctl *c) { c->off_consumers = 512; }
-static void c_off_descs(struct zr_ctl *c) { c->off_descs = c->off_consumers; }
-static void c_off_pay_overlap(struct zr_ctl *c) { c->off_payloads = c->off_descs; }
-static void c_off_pay_end(struct zr_ctl *c) { c->off_payloads = c->ring_bytes; }
-static void c_off_pay_unaligned(struct zr_ctl *c) { c->off_payloads += 64; }
-static void c_off_pay_wrap(struct zr_ctl *c) { c->off_payloads = UINT64_MAX - 4095; }
-static void c_ring_bytes(struct zr_ctl *c) { c->ring_bytes += (uint64_t)ru_page(); }
-static void c_ring_bytes_small(struct zr_ctl *c) { c->ring_bytes -= (uint64_t)ru_page(); }
+static void c_slots3(struct zr_ctl *c) { c->geom.slot_count = 3; }
+static void c_slots0(struct zr_ctl *c) { c->geom.slot_count = 0; }
+static void c_slots_huge(struct zr_ctl *c) { c->geom.slot_count = 1u << 20; }
+static void c_slots_more(struct zr_ctl *c) { c->geom.slot_count = SLOTS * 2; }
+static void c_maxc0(struct zr_ctl *c) { c->geom.max_consumers = 0; }
+static void c_maxc_huge(struct zr_ctl *c) { c->geom.max_consumers = 100000; }
+static void c_maxc_more(struct zr_ctl *c) { c->geom.max_consumers += 1; }
+static void c_slot_size0(struct zr_ctl *c) { c->geom.slot_size = 0; }
+static void c_slot_size_big(struct zr_ctl *c) { c->geom.slot_size = c->geom.slot_stride + 1; }
+static void c_slot_size_huge(struct zr_ctl *c) { c->geom.slot_size = 1ull << 62; }
+static void c_stride_half(struct zr_ctl *c) { c->geom.slot_stride /= 2; }
+static void c_stride_odd(struct zr_ctl *c) { c->geom.slot_stride += 8; }
+static void c_off_cons(struct zr_ctl *c) { c->geom.off_consumers = 512; }
+static void c_off_descs(struct zr_ctl *c) { c->geom.off_descs = c->geom.off_consumers; }
+static void c_off_pay_overlap(struct zr_ctl *c) { c->geom.off_payloads = c->geom.off_descs; }
+static void c_off_pay_end(struct zr_ctl *c) { c->geom.off_payloads = c->geom.ring_bytes; }
+static void c_off_pay_unaligned(struct zr_ctl *c) { c->geom.off_payloads += 64; }
+static void c_off_pay_wrap(struct zr_ctl *c) { c->geom.off_payloads = UINT64_MAX - 4095; }
+static void c_ring_bytes(struct zr_ctl *c) { c->geom.ring_bytes += (uint64_t)ru_page(); }
+static void c_ring_bytes_small(struct zr_ctl *c) { c->geom.ring_bytes -= (uint64_t)ru_page(); }
 /* Consistent numbers that describe a ring larger than the region. */
 static void c_bigger_ring(struct zr_ctl *c)
 {
     uint64_t page = ru_page();
-    c->slot_size = 4 * page;
-    c->slot_stride = 4 * page;
-    c->ring_bytes = c->off_payloads + (uint64_t)c->slot_count * c->slot_stride;
+    c->geom.slot_size = 4 * page;
+    c->geom.slot_stride = 4 * page;
+    c->geom.ring_bytes = c->geom.off_payloads + (uint64_t)c->geom.slot_count * c->geom.slot_stride;
 }
 
 Test(ring_hostile, attach_rejects_bad_geometry)

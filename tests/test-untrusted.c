@@ -416,7 +416,7 @@ Test(untrusted, flipped_ring_geometry_is_never_handed_out)
     uint8_t *raw = ru_map_raw(g_name, &len);
     cr_assert_not_null(raw);
     struct zr_ctl *ctl = (struct zr_ctl *)(raw + ru_page());
-    struct flipper fl = {.word = (_Atomic uint64_t *)&ctl->slot_size, .a = 4096, .b = 1ull << 30};
+    struct flipper fl = {.word = (_Atomic uint64_t *)&ctl->geom.slot_size, .a = 4096, .b = 1ull << 30};
     atomic_init(&fl.stop, 0);
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, flip, &fl), 0);
@@ -713,7 +713,7 @@ Test(untrusted, attach_never_allocates_a_sparse_ring)
     cr_assert_geq(fd, 0);
     struct zr_ctl ctl;
     cr_assert_eq(pread(fd, &ctl, sizeof(ctl), (off_t)ru_page()), (ssize_t)sizeof(ctl));
-    off_t pay = (off_t)(ru_page() + ctl.off_payloads);
+    off_t pay = (off_t)(ru_page() + ctl.geom.off_payloads);
     struct stat st;
     cr_assert_eq(fstat(fd, &st), 0);
     if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, pay, st.st_size - pay) != 0)

@@ -283,8 +283,8 @@ static int hostile(const char *name, const char *what)
     }
     uint8_t *base = zinc_ptr(h);
     struct zr_ctl *ctl = (struct zr_ctl *)base;
-    struct zr_desc *d = (struct zr_desc *)(base + ctl->off_descs) +
-                        ((f.seq - 1) & (ctl->slot_count - 1));
+    struct zr_desc *d = (struct zr_desc *)(base + ctl->geom.off_descs) +
+                        ((f.seq - 1) & (ctl->geom.slot_count - 1));
     _Atomic uint64_t *w = d->w;
     if (!strcmp(what, "shape"))
         atomic_store_explicit(&w[ZD_SHAPE], 1000000, memory_order_relaxed);
