@@ -4,9 +4,9 @@
 //! programs (examples/camera, examples/infer), and the Python adapter
 //! (/usr/bin/python3, python/zinc); named rings, sealed anonymous rings
 //! over abstract sockets and handed-over descriptors, and epoll / wait_any
-//! on Rust consumers fed by C producer processes. Test names start with `interop_c_` or
-//! `interop_python_` so rust/test.sh can skip a group whose peer cannot run
-//! here (and says so).
+//! on Rust consumers fed by C producer processes. Test names start with
+//! `interop_c_` or `interop_python_` so rust/test.sh can skip a group whose
+//! peer cannot run here (and says so).
 
 mod common;
 
