@@ -7,6 +7,7 @@
  * options and the same summary.
  *
  *   camera-cpp --name cam0 --size 1280x720 --fps 30 --seconds 10
+ *   camera-cpp --socket @cam0     (a sealed anonymous ring; docs/rendezvous.md)
  */
 #include <zinc/zinc.hpp>
 
@@ -21,6 +22,8 @@ const char usage[] =
     "Publish synthetic frames (colour bars, grey ramp, a moving box and the frame\n"
     "number) into a zinc frame ring, at a fixed rate, until stopped.\n"
     "  --name NAME          ring name (default cam0)\n"
+    "  --socket ADDRESS     a sealed anonymous ring instead, served on this socket\n"
+    "                       (a path, or @name in the abstract namespace)\n"
     "  --size WxH           frame size (default 1920x1080)\n"
     "  --format rgba|rgb24  pixel format (default rgba)\n"
     "  --fps F              frames per second, 0 = as fast as possible (default 30)\n"
@@ -146,16 +149,24 @@ void draw_number(const Canvas &cv, std::uint64_t value)
     }
 }
 
-/* Wait until `n` live consumers are attached to ring `name`. */
-bool wait_consumers(const std::string &name, std::uint64_t n, double wait_s)
+/* Wait until `n` live consumers are attached to ring `name`, or to the
+ * anonymous ring of `p` (read through a descriptor of it). */
+bool wait_consumers(zinc::Producer &p, const std::string &name, bool anonymous, std::uint64_t n,
+                    double wait_s)
 {
     std::uint64_t end = ex::now_ns() + static_cast<std::uint64_t>(wait_s * 1e9);
+    std::error_code ec;
+    zinc::unique_fd fd;
+    if (anonymous && !(fd = p.fd(ec)))
+        return false;
     while (!ex::stop) {
-        std::error_code ec;
-        zinc::RingStats st = zinc::ring_stats(name, ec);
+        zinc::RingStats st = anonymous ? zinc::ring_stats_fd(fd.get(), ec)
+                                       : zinc::ring_stats(name, ec);
         std::uint64_t alive = 0;
+        /* attached_ns != 0: its start point is fixed, so the first frame
+         * published after this reaches it. */
         for (const zinc_consumer_stats &c : st.consumers)
-            alive += c.alive != 0;
+            alive += c.alive != 0 && c.attached_ns != 0;
         if (!ec && alive >= n)
             return true;
         if (ex::now_ns() >= end)
@@ -170,13 +181,13 @@ bool wait_consumers(const std::string &name, std::uint64_t n, double wait_s)
 int main(int argc, char **argv)
 {
     using namespace std::chrono_literals;
-    std::string name = "cam0";
+    std::string name = "cam0", sock;
     std::uint32_t w = 1920, h = 1080, fourcc = zinc::fourcc_rgba32, chans = 4;
     double fps = 30, seconds = 0, wait_s = 10;
     std::uint64_t frames = 0, slots = 8, gop = 30, wait_consumers_n = 0;
     bool json = false, quiet = false, hold = false;
     enum { O_NAME = 256, O_SIZE, O_FORMAT, O_FPS, O_FRAMES, O_SECONDS, O_SLOTS, O_GOP,
-           O_WAITC, O_WAIT, O_HOLD, O_JSON, O_QUIET };
+           O_WAITC, O_WAIT, O_HOLD, O_JSON, O_QUIET, O_SOCKET };
     static const option lo[] = {
         {"name", required_argument, nullptr, O_NAME}, {"size", required_argument, nullptr, O_SIZE},
         {"format", required_argument, nullptr, O_FORMAT},
@@ -187,6 +198,7 @@ int main(int argc, char **argv)
         {"wait-consumers", required_argument, nullptr, O_WAITC},
         {"wait", required_argument, nullptr, O_WAIT}, {"hold", no_argument, nullptr, O_HOLD},
         {"json", no_argument, nullptr, O_JSON}, {"quiet", no_argument, nullptr, O_QUIET},
+        {"socket", required_argument, nullptr, O_SOCKET},
         {"help", no_argument, nullptr, 'h'}, {nullptr, 0, nullptr, 0},
     };
     int c;
@@ -195,6 +207,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'h': std::fputs(usage, stdout); return 0;
         case O_NAME: name = optarg; break;
+        case O_SOCKET: sock = optarg; break;
         case O_SIZE: ok = ex::parse_wxh(optarg, w, h); break;
         case O_FORMAT:
             if (!std::strcmp(optarg, "rgba")) {
@@ -230,15 +243,21 @@ int main(int argc, char **argv)
     ex::handle_signals();
     const std::uint64_t frame_bytes = std::uint64_t{w} * h * chans;
     std::error_code ec;
-    zinc::Producer p =
-        zinc::Producer::create(name, zinc::Config(static_cast<std::uint32_t>(slots), frame_bytes),
-                               ec);
+    zinc::Config cfg(static_cast<std::uint32_t>(slots), frame_bytes);
+    if (!sock.empty())
+        cfg.flags |= ZINC_RING_ANONYMOUS; /* a sealed memfd: nothing in /dev/shm */
+    zinc::Producer p = zinc::Producer::create(name, cfg, ec);
     if (ec) {
         std::fprintf(stderr, "camera-cpp: cannot create ring '%s': %s (%d) %s\n", name.c_str(),
                      ec.message().c_str(), ec.value(), zinc::last_error().c_str());
         if (ec == zinc::errc::exists)
             std::fprintf(stderr, "camera-cpp: another producer is running on '%s' (see: zinc ls)\n",
                          name.c_str());
+        return 1;
+    }
+    if (!sock.empty() && (p.listen(sock, ec), ec)) {
+        std::fprintf(stderr, "camera-cpp: cannot listen on '%s': %s (%d) %s\n", sock.c_str(),
+                     ec.message().c_str(), ec.value(), zinc::last_error().c_str());
         return 1;
     }
 
@@ -253,10 +272,12 @@ int main(int argc, char **argv)
     std::vector<std::uint8_t> bg_px(frame_bytes);
     Canvas bg(bg_px.data(), w, h, chans);
     draw_background(bg);
-    std::fprintf(stderr, "camera-cpp: ring '%s' ready: %ux%u %s, %" PRIu64 " slots, %.3g fps\n",
-                 name.c_str(), w, h, ex::fourcc_name(fourcc).c_str(), slots, fps);
+    std::fprintf(stderr, "camera-cpp: ring '%s' ready: %ux%u %s, %" PRIu64 " slots, %.3g fps%s%s\n",
+                 name.c_str(), w, h, ex::fourcc_name(fourcc).c_str(), slots, fps,
+                 sock.empty() ? "" : ", sealed, served on ", sock.c_str());
 
-    if (wait_consumers_n && !wait_consumers(name, wait_consumers_n, wait_s) && !ex::stop) {
+    if (wait_consumers_n && !wait_consumers(p, name, !sock.empty(), wait_consumers_n, wait_s) &&
+        !ex::stop) {
         std::fprintf(stderr, "camera-cpp: %" PRIu64 " consumer(s) did not attach within %.3g s\n",
                      wait_consumers_n, wait_s);
         return 1;
@@ -277,6 +298,8 @@ int main(int argc, char **argv)
                 break;
             continue;
         }
+        if (ec == zinc::errc::interrupted)
+            continue; /* Ctrl-C while it slept: the next frame is the last */
         if (ec) {
             ex::print_error("camera-cpp", "claim", ec);
             ret = 1;

@@ -8,6 +8,7 @@
  * results on the same frames), same summary.
  *
  *   infer-cpp --name cam0 --json
+ *   infer-cpp --socket @cam0      (a sealed anonymous ring; docs/rendezvous.md)
  */
 #include <zinc/zinc.hpp>
 
@@ -21,6 +22,8 @@ const char usage[] =
     "for each frame: downscale to grey, Sobel edge magnitude, motion against the\n"
     "previous frame. Reports capture->result latency percentiles at the end.\n"
     "  --name NAME     ring name (default cam0)\n"
+    "  --socket ADDR   a sealed anonymous ring instead: connect to its producer's\n"
+    "                  socket (a path, or @name)\n"
     "  --mode M        latest (default), lossy or every\n"
     "  --scale N       downscale factor (default 4)\n"
     "  --frames N      stop after N processed frames\n"
@@ -126,18 +129,26 @@ private:
     bool have_prev_ = false;
 };
 
+/* A socket address ("@name", or a path with a '/') rather than a ring name. */
+bool is_address(const std::string &s)
+{
+    return !s.empty() && (s[0] == '@' || s.find('/') != std::string::npos);
+}
+
 /* Attach, retrying while the ring does not exist yet or is being created,
  * for up to wait_s seconds or until Ctrl-C. 0, or the exit code: 3 if the
  * ring never appeared, else 1. */
 int open_consumer(const std::string &name, zinc::Mode mode, double wait_s, zinc::Consumer &out)
 {
     std::uint64_t end = ex::now_ns() + static_cast<std::uint64_t>(wait_s * 1e9);
+    const bool sock = is_address(name);
     for (;;) {
         std::error_code ec;
-        out = zinc::Consumer::open(name, mode, ec);
+        out = sock ? zinc::Consumer::connect(name, mode, ec) : zinc::Consumer::open(name, mode, ec);
         if (!ec)
             return 0;
-        /* not_found: no producer yet; would_block: it is creating the ring;
+        /* not_found: no producer yet (or nobody listens); would_block: it
+         * is creating the ring (or the listener's backlog is full);
          * producer_gone: a leftover name the next producer replaces. */
         bool retry = ec == zinc::errc::not_found || ec == zinc::errc::would_block ||
                      ec == zinc::errc::producer_gone;
@@ -146,8 +157,8 @@ int open_consumer(const std::string &name, zinc::Mode mode, double wait_s, zinc:
                          name.c_str(), ec.message().c_str(), ec.value(),
                          zinc::last_error().c_str());
             if (ec == zinc::errc::not_found)
-                std::fprintf(stderr, "infer-cpp: start the producer first (e.g. camera --name "
-                                     "%s)\n", name.c_str());
+                std::fprintf(stderr, "infer-cpp: start the producer first (e.g. camera %s %s)\n",
+                             sock ? "--socket" : "--name", name.c_str());
             return ec == zinc::errc::not_found ? 3 : 1;
         }
         ex::sleep_ns(10 * 1000 * 1000);
@@ -164,13 +175,14 @@ int main(int argc, char **argv)
     std::uint64_t scale = 4, max_frames = 0;
     double wait_s = 10;
     bool json = false, quiet = false;
-    enum { O_NAME = 256, O_MODE, O_SCALE, O_FRAMES, O_WAIT, O_JSON, O_QUIET };
+    enum { O_NAME = 256, O_MODE, O_SCALE, O_FRAMES, O_WAIT, O_JSON, O_QUIET, O_SOCKET };
     static const option lo[] = {
         {"name", required_argument, nullptr, O_NAME}, {"mode", required_argument, nullptr, O_MODE},
         {"scale", required_argument, nullptr, O_SCALE},
         {"frames", required_argument, nullptr, O_FRAMES},
         {"wait", required_argument, nullptr, O_WAIT}, {"json", no_argument, nullptr, O_JSON},
-        {"quiet", no_argument, nullptr, O_QUIET}, {"help", no_argument, nullptr, 'h'},
+        {"quiet", no_argument, nullptr, O_QUIET},
+        {"socket", required_argument, nullptr, O_SOCKET}, {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
     int c;
@@ -179,6 +191,10 @@ int main(int argc, char **argv)
         switch (c) {
         case 'h': std::fputs(usage, stdout); return 0;
         case O_NAME: name = optarg; break;
+        case O_SOCKET:
+            name = optarg; /* an address: open_consumer connects */
+            ok = is_address(name);
+            break;
         case O_MODE: ok = ex::parse_mode(optarg, mode); break;
         case O_SCALE: ok = ex::parse_u64(optarg, scale) && scale != 0 && scale <= 64; break;
         case O_FRAMES: ok = ex::parse_u64(optarg, max_frames); break;
@@ -212,8 +228,8 @@ int main(int argc, char **argv)
     while (!ex::stop && (!max_frames || frames < max_frames)) {
         /* At most 200 ms in the library, so that Ctrl-C is noticed. */
         zinc::ReadFrame f = cons.acquire(200ms, ec);
-        if (ec == zinc::errc::timed_out)
-            continue;
+        if (ec == zinc::errc::timed_out || ec == zinc::errc::interrupted)
+            continue; /* the loop looks at Ctrl-C */
         if (ec == zinc::errc::producer_gone) {
             why = "producer gone";
             break;

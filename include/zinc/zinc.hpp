@@ -26,6 +26,12 @@
  * zinc_last_error()'s message). zinc::last_error() gives that message after
  * an error_code call.
  *
+ * Waiting in event loops: Consumer::fd() is a descriptor for poll/epoll
+ * (borrowed: the consumer owns it), zinc::wait_any waits on several
+ * consumers at once, mapping() gives the slots' range for registration
+ * (CUDA, RDMA, mlock). Sealed anonymous rings: Producer::listen /
+ * Producer::fd, Consumer::connect / Consumer::open_fd.
+ *
  * Thread-safety: as the C API: one object is used by one thread at a time;
  * different objects may be used concurrently. Objects are not inherited
  * across fork(): a child opens its own and must not run the destructors of
@@ -43,6 +49,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <initializer_list>
 #include <iterator>
 #include <optional>
@@ -54,6 +61,7 @@
 #include <vector>
 
 #include <time.h>
+#include <unistd.h>
 
 #if defined(__has_include)
 #if __has_include(<version>)
@@ -153,7 +161,7 @@ using const_bytes = span<const std::byte>;
 enum class errc : int {
     permission_denied = ZINC_EPERM,
     not_found = ZINC_ENOENT,
-    interrupted = -4, /* a blocking call was interrupted by a signal */
+    interrupted = ZINC_EINTR, /* a signal handler ran while a call slept */
     would_block = ZINC_EAGAIN,
     busy = ZINC_EBUSY,
     exists = ZINC_EEXIST,
@@ -165,9 +173,6 @@ enum class errc : int {
     too_large = ZINC_EMSGSIZE,
     timed_out = ZINC_ETIMEDOUT,
 };
-#ifdef ZINC_EINTR
-static_assert(ZINC_EINTR == static_cast<int>(errc::interrupted), "ZINC_EINTR is -4");
-#endif
 
 namespace detail {
 
@@ -186,15 +191,7 @@ class category_impl final : public std::error_category {
 public:
     constexpr category_impl() noexcept = default;
     const char *name() const noexcept override { return "zinc"; }
-    std::string message(int code) const override
-    {
-#ifndef ZINC_EINTR
-        if (code == static_cast<int>(errc::interrupted))
-            return "interrupted: a blocking call was interrupted by a signal; call it again, "
-                   "or stop if the signal asked for it";
-#endif
-        return zinc_strerror(code);
-    }
+    std::string message(int code) const override { return zinc_strerror(code); }
     /* zinc codes are -errno: compare equal to std::errc / the generic
      * category (ec == std::errc::timed_out). */
     std::error_condition default_error_condition(int code) const noexcept override
@@ -325,6 +322,43 @@ public:
 
 private:
     const char *s_;
+};
+
+/* ---- File descriptors -------------------------------------------------- */
+
+/* An owned file descriptor, closed in the destructor: what Producer::fd()
+ * and zinc::ring_connect() hand out (the caller's to keep or pass on).
+ * Move-only. A consumer's own descriptor (Consumer::fd()) is borrowed, a
+ * plain int. */
+class unique_fd {
+public:
+    unique_fd() noexcept = default;
+    explicit unique_fd(int fd) noexcept : fd_(fd) {}
+    unique_fd(unique_fd &&o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    unique_fd &operator=(unique_fd &&o) noexcept
+    {
+        if (this != &o)
+            reset(std::exchange(o.fd_, -1));
+        return *this;
+    }
+    unique_fd(const unique_fd &) = delete;
+    unique_fd &operator=(const unique_fd &) = delete;
+    ~unique_fd() { reset(); }
+
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    /* Give the descriptor up without closing it. */
+    [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
+    /* Close the descriptor held (if any) and hold `fd` instead. */
+    void reset(int fd = -1) noexcept
+    {
+        if (fd_ >= 0)
+            ::close(fd_);
+        fd_ = fd;
+    }
+
+private:
+    int fd_ = -1;
 };
 
 /* ---- Element types ----------------------------------------------------- */
@@ -991,6 +1025,53 @@ public:
     }
     bool claimed() const noexcept { return claimed_; }
 
+    /* Serve this anonymous ring (Config::flags has ZINC_RING_ANONYMOUS) on a
+     * Unix socket until close(): a path ("/run/cam0.sock") or "@name" (the
+     * abstract namespace). Consumers of this user attach with
+     * Consumer::connect(address). errc::exists if a live producer listens
+     * there, errc::invalid_argument for a named ring, a second listen or a
+     * bad address, errc::permission_denied for a path we may not create. */
+    void listen(cstring_ref address)
+    {
+        if (int r = listen_raw(address); r != 0)
+            detail::throw_error(r, "zinc::Producer::listen");
+    }
+    void listen(cstring_ref address, std::error_code &ec) noexcept
+    {
+        detail::set_ec(ec, listen_raw(address));
+    }
+
+    /* A new descriptor of this anonymous ring (its own open file
+     * description), for one consumer elsewhere: pass it on (fork,
+     * SCM_RIGHTS) and attach there with Consumer::open_fd. Owned by the
+     * caller. errc::invalid_argument for a named ring. */
+    [[nodiscard]] unique_fd fd()
+    {
+        int r = fd_raw();
+        if (r < 0)
+            detail::throw_error(r, "zinc::Producer::fd");
+        return unique_fd(r);
+    }
+    [[nodiscard]] unique_fd fd(std::error_code &ec) noexcept
+    {
+        int r = fd_raw();
+        detail::set_ec(ec, r < 0 ? r : 0);
+        return unique_fd(r < 0 ? -1 : r);
+    }
+
+    /* The page-aligned range holding every slot's payload, stable for the
+     * producer's life (zinc_producer_mapping): register it once with
+     * cudaHostRegister, ibv_reg_mr or mlock. Write frames through claim(). */
+    bytes mapping() const noexcept
+    {
+        ZINC_HPP_EXPECT(p_, "Producer::mapping() on an empty producer");
+        void *base = nullptr;
+        std::size_t len = 0;
+        if (zinc_producer_mapping(p_, &base, &len) != 0)
+            return {};
+        return {static_cast<std::byte *>(base), len};
+    }
+
     /* Close now (what the destructor does); the producer is empty after. */
     void close() noexcept
     {
@@ -1024,6 +1105,17 @@ private:
     {
         ZINC_HPP_EXPECT(p_, "Producer::set_stream() on an empty producer");
         return detail::c_call(zinc_producer_set_stream(p_, &d.raw()));
+    }
+    int listen_raw(cstring_ref address) noexcept
+    {
+        ZINC_HPP_EXPECT(p_, "Producer::listen() on an empty producer");
+        return detail::c_call(zinc_producer_listen(p_, address.c_str()));
+    }
+    int fd_raw() noexcept
+    {
+        ZINC_HPP_EXPECT(p_, "Producer::fd() on an empty producer");
+        int r = zinc_producer_fd(p_);
+        return r < 0 ? detail::c_call(r) : r;
     }
 
     zinc_producer *p_ = nullptr;
@@ -1132,6 +1224,52 @@ public:
         return c;
     }
 
+    /* Attach to the sealed anonymous ring served on `address` (a path, or
+     * "@name") by a producer of this user (Producer::listen). With `wait` >
+     * 0, retry (every 10 ms) while nobody listens there yet or its backlog
+     * is full, for up to `wait`. errc::not_found: nobody listens;
+     * errc::permission_denied: the peer is another user; errc::corrupted:
+     * not a zinc listener, or a descriptor that is not a sealed ring;
+     * errc::timed_out: the listener did not answer within 2 s. */
+    [[nodiscard]] static Consumer connect(cstring_ref address, Mode mode = Mode::latest,
+                                          duration wait = duration(0))
+    {
+        Consumer c;
+        if (int r = c.connect_raw(address, mode, wait); r != 0)
+            detail::throw_error(r, "zinc::Consumer::connect");
+        return c;
+    }
+    [[nodiscard]] static Consumer connect(cstring_ref address, Mode mode,
+                                          std::error_code &ec) noexcept
+    {
+        return connect(address, mode, duration(0), ec);
+    }
+    [[nodiscard]] static Consumer connect(cstring_ref address, Mode mode, duration wait,
+                                          std::error_code &ec) noexcept
+    {
+        Consumer c;
+        detail::set_ec(ec, c.connect_raw(address, mode, wait));
+        return c;
+    }
+
+    /* Attach to the anonymous ring open on `fd` (from Producer::fd() in
+     * another process, or zinc::ring_connect). The descriptor stays the
+     * caller's: close it whenever you like. No uid is checked (whoever
+     * handed it over vouched for it); the seals are (errc::corrupted). */
+    [[nodiscard]] static Consumer open_fd(int fd, Mode mode = Mode::latest)
+    {
+        Consumer c;
+        if (int r = c.open_fd_raw(fd, mode); r != 0)
+            detail::throw_error(r, "zinc::Consumer::open_fd");
+        return c;
+    }
+    [[nodiscard]] static Consumer open_fd(int fd, Mode mode, std::error_code &ec) noexcept
+    {
+        Consumer c;
+        detail::set_ec(ec, c.open_fd_raw(fd, mode));
+        return c;
+    }
+
     explicit operator bool() const noexcept { return c_ != nullptr; }
 
     /* The next frame for this consumer's mode, waiting up to `timeout`:
@@ -1206,6 +1344,45 @@ public:
         ZINC_HPP_EXPECT(c_, "Consumer::mode() on an empty consumer");
         return static_cast<Mode>(c_ ? zinc_consumer_mode(c_) : ZINC_LATEST);
     }
+    /* A descriptor for poll/epoll/select (zinc_consumer_fd), borrowed: the
+     * consumer owns it and closes it in close(); never close or read it
+     * yourself. Readable whenever acquire(0ns) would answer something
+     * other than errc::would_block (a frame, the producer gone,
+     * corruption); it stays readable until acquire has answered
+     * would_block, so drain with acquire(0ns, ec) (or try_acquire) after
+     * each readiness. Made at the first call (one sleeping helper thread
+     * per consumer), the same one afterwards. Fails with the code of the
+     * system (out of descriptors or memory). */
+    int fd()
+    {
+        int r = fd_raw();
+        if (r < 0)
+            detail::throw_error(r, "zinc::Consumer::fd");
+        return r;
+    }
+    /* -1 on failure. */
+    int fd(std::error_code &ec) noexcept
+    {
+        int r = fd_raw();
+        detail::set_ec(ec, r < 0 ? r : 0);
+        return r < 0 ? -1 : r;
+    }
+
+    /* The page-aligned range holding every slot's payload, stable for the
+     * consumer's life (zinc_consumer_mapping; handles of one ring in one
+     * process share it): register it once with cudaHostRegister, ibv_reg_mr
+     * or mlock. Read-only, and the producer writes it: read frames through
+     * acquire(). */
+    const_bytes mapping() const noexcept
+    {
+        ZINC_HPP_EXPECT(c_, "Consumer::mapping() on an empty consumer");
+        void *base = nullptr;
+        std::size_t len = 0;
+        if (zinc_consumer_mapping(c_, &base, &len) != 0)
+            return {};
+        return {static_cast<const std::byte *>(base), len};
+    }
+
     /* Whether a ReadFrame of this consumer is held. */
     bool held() const noexcept { return held_; }
     /* Frames released by a ReadFrame destructor (not by release()) that
@@ -1232,19 +1409,49 @@ public:
 
 private:
     friend class ReadFrame;
-    int open_raw(cstring_ref name, Mode mode, duration wait) noexcept
+    /* attach() until it succeeds, fails for good, or `wait` is over; the
+     * codes `retry` accepts are tried again every 10 ms meanwhile. */
+    template <class Attach, class Retry>
+    static int attach_waiting(Attach attach, Retry retry, duration wait) noexcept
     {
         using clock = std::chrono::steady_clock;
         const clock::time_point start = wait > duration(0) ? clock::now() : clock::time_point();
         for (;;) {
-            int r = zinc_consumer_open(name.c_str(), static_cast<zinc_delivery>(mode), &c_);
-            bool retry = r == ZINC_ENOENT || r == ZINC_EAGAIN || r == ZINC_EPIPE;
-            if (r == 0 || !retry || wait <= duration(0) ||
+            int r = attach();
+            if (r == 0 || !retry(r) || wait <= duration(0) ||
                 (wait != forever && clock::now() - start >= wait))
                 return detail::c_call(r);
             const timespec step = {0, 10 * 1000 * 1000}; /* 10 ms */
             nanosleep(&step, nullptr);
         }
+    }
+    int open_raw(cstring_ref name, Mode mode, duration wait) noexcept
+    {
+        /* -2 not made yet, -11 being made, -32 its creator died making it
+         * (the next producer replaces it). */
+        return attach_waiting(
+            [&] { return zinc_consumer_open(name.c_str(), static_cast<zinc_delivery>(mode), &c_); },
+            [](int r) { return r == ZINC_ENOENT || r == ZINC_EAGAIN || r == ZINC_EPIPE; }, wait);
+    }
+    int connect_raw(cstring_ref address, Mode mode, duration wait) noexcept
+    {
+        /* -2 nobody listens yet, -11 the listener's backlog is full. */
+        return attach_waiting(
+            [&] {
+                return zinc_consumer_connect(address.c_str(), static_cast<zinc_delivery>(mode),
+                                             &c_);
+            },
+            [](int r) { return r == ZINC_ENOENT || r == ZINC_EAGAIN; }, wait);
+    }
+    int open_fd_raw(int fd, Mode mode) noexcept
+    {
+        return detail::c_call(zinc_consumer_open_fd(fd, static_cast<zinc_delivery>(mode), &c_));
+    }
+    int fd_raw() noexcept
+    {
+        ZINC_HPP_EXPECT(c_, "Consumer::fd() on an empty consumer (moved from or closed)");
+        int r = zinc_consumer_fd(c_);
+        return r < 0 ? detail::c_call(r) : r;
     }
     int acquire_raw(ReadFrame &f, std::int64_t ns) noexcept
     {
@@ -1364,6 +1571,94 @@ inline Consumer::iterator Consumer::begin()
     return iterator(this);
 }
 
+/* ---- Waiting on several rings ------------------------------------------ */
+
+namespace detail {
+
+/* The C handle of what a wait_any list holds. */
+inline zinc_consumer *consumer_handle(Consumer &c) noexcept
+{
+    return c.native_handle();
+}
+inline zinc_consumer *consumer_handle(Consumer *c) noexcept
+{
+    return c ? c->native_handle() : nullptr;
+}
+inline zinc_consumer *consumer_handle(std::reference_wrapper<Consumer> c) noexcept
+{
+    return c.get().native_handle();
+}
+
+inline constexpr std::size_t wait_any_max = 128; /* zinc_wait_any's limit */
+
+template <class It>
+int wait_any_raw(It first, std::size_t n, duration timeout) noexcept
+{
+    if (n > wait_any_max)
+        return fail(ZINC_EINVAL, "wait_any: more than 128 consumers");
+    zinc_consumer *hs[wait_any_max]; /* no memset: this is a hot path */
+    for (std::size_t i = 0; i < n; i++, ++first) {
+        hs[i] = consumer_handle(*first);
+        ZINC_HPP_EXPECT(hs[i], "wait_any: an empty consumer (moved from or closed)");
+    }
+    int r = zinc_wait_any(hs, static_cast<std::uint32_t>(n), to_ns(timeout));
+    return r < 0 ? c_call(r) : r;
+}
+
+template <class Range>
+using wait_any_range =
+    decltype(consumer_handle(*std::begin(std::declval<Range &>())), std::size(std::declval<Range &>()));
+
+} // namespace detail
+
+/* Wait until one of `cs` (1..128 consumers, of any rings) has something
+ * for acquire — a frame, its producer gone, corruption — and return its
+ * index in `cs` (zinc_wait_any). A consumer that holds a frame counts as
+ * ready at once (its acquire would fail): release before waiting. When
+ * several are ready, the one returned least recently comes first, so none
+ * is starved. errc::would_block at 0ns with none ready, errc::timed_out,
+ * errc::interrupted if a signal handler ran meanwhile (retry, or stop if
+ * the handler asked for it), errc::invalid_argument for an empty or too
+ * long list. None of the consumers may be used by another thread
+ * meanwhile.
+ *
+ *   std::size_t i = zinc::wait_any({cam, lidar}, 100ms);
+ *   std::size_t j = zinc::wait_any(consumers); // a std::vector<zinc::Consumer>
+ *
+ * Any range of Consumer, Consumer * or std::reference_wrapper<Consumer>
+ * with std::size() works. The error_code forms return cs.size() on
+ * failure. */
+[[nodiscard]] inline std::size_t
+wait_any(std::initializer_list<std::reference_wrapper<Consumer>> cs, duration timeout = forever)
+{
+    int r = detail::wait_any_raw(cs.begin(), cs.size(), timeout);
+    if (r < 0)
+        detail::throw_error(r, "zinc::wait_any");
+    return static_cast<std::size_t>(r);
+}
+inline std::size_t wait_any(std::initializer_list<std::reference_wrapper<Consumer>> cs,
+                            duration timeout, std::error_code &ec) noexcept
+{
+    int r = detail::wait_any_raw(cs.begin(), cs.size(), timeout);
+    detail::set_ec(ec, r < 0 ? r : 0);
+    return r < 0 ? cs.size() : static_cast<std::size_t>(r);
+}
+template <class Range, class = detail::wait_any_range<Range>>
+[[nodiscard]] std::size_t wait_any(Range &&cs, duration timeout = forever)
+{
+    int r = detail::wait_any_raw(std::begin(cs), std::size(cs), timeout);
+    if (r < 0)
+        detail::throw_error(r, "zinc::wait_any");
+    return static_cast<std::size_t>(r);
+}
+template <class Range, class = detail::wait_any_range<Range>>
+std::size_t wait_any(Range &&cs, duration timeout, std::error_code &ec) noexcept
+{
+    int r = detail::wait_any_raw(std::begin(cs), std::size(cs), timeout);
+    detail::set_ec(ec, r < 0 ? r : 0);
+    return r < 0 ? static_cast<std::size_t>(std::size(cs)) : static_cast<std::size_t>(r);
+}
+
 /* ---- Regions ----------------------------------------------------------- */
 
 /* zinc_create_ex options. */
@@ -1371,6 +1666,8 @@ struct RegionOptions {
     std::uint32_t layout_version = 1; /* 1: data at 64; 2: data at one page */
     bool replace_stale = false;       /* replace a name whose owner is gone */
     bool prefault = false;            /* populate the mapping */
+    bool group_access = false;        /* mode 0660, for users who trust our uid
+                                         (ZINC_TRUST_UID; "Owners" in zinc.h) */
 };
 
 /* A Zinc region (ZincHandle): capacity bytes of shared memory and a
@@ -1492,7 +1789,8 @@ private:
         zinc_create_opts c{};
         c.layout_version = o.layout_version;
         c.flags = (o.replace_stale ? ZINC_CREATE_REPLACE_STALE : 0u) |
-                  (o.prefault ? ZINC_CREATE_PREFAULT : 0u);
+                  (o.prefault ? ZINC_CREATE_PREFAULT : 0u) |
+                  (o.group_access ? ZINC_CREATE_GROUP_ACCESS : 0u);
         return detail::c_call(zinc_create_ex(name.c_str(), capacity, &c, &h_));
     }
 
@@ -1512,7 +1810,9 @@ inline void unlink(cstring_ref name, std::error_code &ec) noexcept
     detail::set_ec(ec, detail::c_call(zinc_unlink(name.c_str())));
 }
 
-/* Region header snapshot, without opening it. */
+/* Region header snapshot, without opening it. owner_uid is the object's
+ * owner; foreign is 1 when that uid is not trusted here (another user, not
+ * listed in ZINC_TRUST_UID): every attaching call refuses such an object. */
 inline zinc_region_info inspect(cstring_ref name)
 {
     zinc_region_info i{};
@@ -1524,6 +1824,21 @@ inline zinc_region_info inspect(cstring_ref name, std::error_code &ec) noexcept
 {
     zinc_region_info i{};
     detail::set_ec(ec, detail::c_call(zinc_inspect(name.c_str(), &i)));
+    return i;
+}
+/* The same for the object open on `fd` (an anonymous ring's descriptor,
+ * e.g. from zinc::ring_connect); errc::corrupted if it is not a region. */
+inline zinc_region_info inspect_fd(int fd)
+{
+    zinc_region_info i{};
+    if (int r = detail::c_call(zinc_inspect_fd(fd, &i)); r != 0)
+        detail::throw_error(r, "zinc::inspect_fd");
+    return i;
+}
+inline zinc_region_info inspect_fd(int fd, std::error_code &ec) noexcept
+{
+    zinc_region_info i{};
+    detail::set_ec(ec, detail::c_call(zinc_inspect_fd(fd, &i)));
     return i;
 }
 
@@ -1538,21 +1853,53 @@ inline std::uint32_t version() noexcept
     return zinc_version();
 }
 
-/* A ring's counters and its consumer entries, read without attaching. */
+/* The loaded library's own version, e.g. "0.1.0" (ZINC_VERSION_STRING is
+ * the header's, which may differ). */
+inline const char *version_string() noexcept
+{
+    return zinc_version_string();
+}
+
+/* Where a ring's producer stands (zinc_ring_stats.producer_state). */
+enum class ProducerState : std::uint32_t {
+    creating = ZINC_PRODUCER_CREATING, /* not yet open to consumers */
+    open = ZINC_PRODUCER_OPEN,         /* publishing, or dead: see producer_alive */
+    closed = ZINC_PRODUCER_CLOSED,     /* closed by its producer or a replacement */
+};
+
+/* A ring's counters and its consumer entries, read without attaching.
+ * ring.owner_uid and ring.foreign say whose it is (see inspect). */
 struct RingStats {
     zinc_ring_stats ring{};
     std::vector<zinc_consumer_stats> consumers;
+
+    ProducerState producer_state() const noexcept
+    {
+        return static_cast<ProducerState>(ring.producer_state);
+    }
 };
-inline RingStats ring_stats(cstring_ref name, std::error_code &ec)
+
+namespace detail {
+template <class Read>
+RingStats read_stats(Read read, std::error_code &ec)
 {
     RingStats s;
     s.consumers.resize(ZINC_RING_MAX_CONSUMERS);
     std::uint32_t n = 0;
-    int r = detail::c_call(zinc_ring_stats_read(name.c_str(), &s.ring, s.consumers.data(),
-                                                ZINC_RING_MAX_CONSUMERS, &n));
-    detail::set_ec(ec, r);
+    int r = c_call(read(&s.ring, s.consumers.data(), &n));
+    set_ec(ec, r);
     s.consumers.resize(r != 0 ? 0 : n < ZINC_RING_MAX_CONSUMERS ? n : ZINC_RING_MAX_CONSUMERS);
     return s;
+}
+} // namespace detail
+
+inline RingStats ring_stats(cstring_ref name, std::error_code &ec)
+{
+    return detail::read_stats(
+        [&](zinc_ring_stats *rs, zinc_consumer_stats *cs, std::uint32_t *n) {
+            return zinc_ring_stats_read(name.c_str(), rs, cs, ZINC_RING_MAX_CONSUMERS, n);
+        },
+        ec);
 }
 inline RingStats ring_stats(cstring_ref name)
 {
@@ -1560,6 +1907,61 @@ inline RingStats ring_stats(cstring_ref name)
     RingStats s = ring_stats(name, ec);
     if (ec)
         detail::throw_error(ec.value(), "zinc::ring_stats");
+    return s;
+}
+
+/* The counters of the anonymous ring open on `fd` (from ring_connect or
+ * Producer::fd): errc::corrupted if it is not a sealed ring. */
+inline RingStats ring_stats_fd(int fd, std::error_code &ec)
+{
+    return detail::read_stats(
+        [&](zinc_ring_stats *rs, zinc_consumer_stats *cs, std::uint32_t *n) {
+            return zinc_ring_stats_read_fd(fd, rs, cs, ZINC_RING_MAX_CONSUMERS, n);
+        },
+        ec);
+}
+inline RingStats ring_stats_fd(int fd)
+{
+    std::error_code ec;
+    RingStats s = ring_stats_fd(fd, ec);
+    if (ec)
+        detail::throw_error(ec.value(), "zinc::ring_stats_fd");
+    return s;
+}
+
+/* The checked descriptor of the anonymous ring served on `address`,
+ * without attaching (zinc_ring_connect): for ring_stats_fd / inspect_fd,
+ * or to hand to a sandboxed consumer. Errors as Consumer::connect. */
+[[nodiscard]] inline unique_fd ring_connect(cstring_ref address)
+{
+    int r = zinc_ring_connect(address.c_str());
+    if (r < 0)
+        detail::throw_error(detail::c_call(r), "zinc::ring_connect");
+    return unique_fd(r);
+}
+[[nodiscard]] inline unique_fd ring_connect(cstring_ref address, std::error_code &ec) noexcept
+{
+    int r = zinc_ring_connect(address.c_str());
+    detail::set_ec(ec, r < 0 ? detail::c_call(r) : 0);
+    return unique_fd(r < 0 ? -1 : r);
+}
+
+/* The directory where listening producers register their addresses (one
+ * symbolic link each, for `zinc ls`): $ZINC_RUNTIME_DIR, else
+ * $XDG_RUNTIME_DIR/zinc, else /tmp/zinc-<euid>. */
+inline std::string socket_registry(std::error_code &ec)
+{
+    char buf[4096];
+    int r = detail::c_call(zinc_socket_registry(buf, sizeof(buf)));
+    detail::set_ec(ec, r);
+    return r != 0 ? std::string() : std::string(buf);
+}
+inline std::string socket_registry()
+{
+    std::error_code ec;
+    std::string s = socket_registry(ec);
+    if (ec)
+        detail::throw_error(ec.value(), "zinc::socket_registry");
     return s;
 }
 

@@ -6,6 +6,7 @@
 //! from capture (the producer's timestamp_ns) to result.
 //!
 //!   cargo run --example infer -- --name cam0 --json
+//!   cargo run --example infer -- --socket @cam0   (a sealed anonymous ring)
 
 use std::os::raw::{c_int, c_long};
 use std::process::exit;
@@ -19,6 +20,8 @@ Attach to a frame ring as a LATEST consumer (always the newest frame), and
 for each frame: downscale to grey, Sobel edge magnitude, motion against the
 previous frame. Reports capture->result latency percentiles at the end.
   --name NAME     ring name (default cam0)
+  --socket ADDR   a sealed anonymous ring instead: connect to its producer's
+                  socket (a path, or @name)
   --mode M        latest (default), lossy or every
   --scale N       downscale factor (default 4)
   --frames N      stop after N processed frames
@@ -63,13 +66,18 @@ extern "C" fn on_signal(_: c_int) {
 // ---- arguments --------------------------------------------------------------
 
 struct Args {
-    name: String,
+    name: String, // a ring name, or a socket address (is_address)
     mode: Mode,
     scale: u32,
     frames: u64,
     wait: Duration,
     json: bool,
     quiet: bool,
+}
+
+/// A socket address ("@name", or a path with a '/') rather than a ring name.
+fn is_address(s: &str) -> bool {
+    s.starts_with('@') || s.contains('/')
 }
 
 fn usage_error(msg: &str) -> ! {
@@ -100,6 +108,12 @@ fn parse_args() -> Args {
                 exit(0)
             }
             "--name" => a.name = value(),
+            "--socket" => {
+                a.name = value();
+                if !is_address(&a.name) {
+                    usage_error(&format!("bad --socket '{}' (a path, or @name)", a.name))
+                }
+            }
             "--mode" => {
                 let v = value();
                 a.mode = v.parse().unwrap_or_else(|_| usage_error(&format!("bad --mode '{}'", v)))
@@ -270,10 +284,17 @@ fn run() -> i32 {
         signal(SIGTERM, on_signal);
     }
 
-    // Attach, retrying while the producer has not created the ring yet.
+    // Attach, retrying while the producer has not created the ring yet (or
+    // does not listen yet, or its backlog is full).
     let start_wait = Instant::now();
+    let sock = is_address(&args.name);
     let mut cons = loop {
-        match Consumer::open(&args.name, args.mode) {
+        let attached = if sock {
+            Consumer::connect(&args.name, args.mode)
+        } else {
+            Consumer::open(&args.name, args.mode)
+        };
+        match attached {
             Ok(c) => break c,
             Err(e)
                 if matches!(
@@ -287,7 +308,11 @@ fn run() -> i32 {
             Err(e) => {
                 eprintln!("infer: cannot attach to ring '{}': {}", args.name, e);
                 if e.kind() == ErrorKind::NotFound {
-                    eprintln!("infer: start the producer first (e.g. camera --name {})", args.name);
+                    eprintln!(
+                        "infer: start the producer first (e.g. camera {} {})",
+                        if sock { "--socket" } else { "--name" },
+                        args.name
+                    );
                     return 3;
                 }
                 return 1;
@@ -317,7 +342,8 @@ fn run() -> i32 {
         // Wait in the library at most 200 ms at a time, to notice Ctrl-C.
         let f = match cons.acquire(Duration::from_millis(200)) {
             Ok(f) => f,
-            Err(e) if e.kind() == ErrorKind::TimedOut => continue,
+            // Ctrl-C while the library slept (Interrupted): the loop looks.
+            Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::Interrupted) => continue,
             Err(e) if e.kind() == ErrorKind::ProducerGone => {
                 why = "producer gone";
                 break;

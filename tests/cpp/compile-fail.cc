@@ -34,6 +34,11 @@ void misuse([[maybe_unused]] zinc::Producer &p, [[maybe_unused]] zinc::Consumer 
     zinc::Descriptor d;
     zinc::Descriptor d2 = d;
     (void)d2;
+    zinc::unique_fd owned = p2.fd();
+    zinc::unique_fd moved = std::move(owned);
+    int borrowed = c2.fd();
+    (void)borrowed;
+    (void)zinc::wait_any({c2}, 0ns);
 #elif CASE == 1 /* expect: deleted */
     zinc::Producer p2 = p;
 #elif CASE == 2 /* expect: deleted */
@@ -81,5 +86,15 @@ void misuse([[maybe_unused]] zinc::Producer &p, [[maybe_unused]] zinc::Consumer 
 #elif CASE == 20 /* expect: deleted */
     auto it = c.begin();
     auto it2 = it;
+#elif CASE == 21 /* expect: cannot convert|no viable conversion */
+    int fd = p.fd(); /* the producer's new descriptor is owned: unique_fd */
+#elif CASE == 22 /* expect: deleted */
+    zinc::unique_fd a = p.fd();
+    zinc::unique_fd b = a;
+#elif CASE == 23 /* expect: nodiscard|unused.result|ignoring return value */
+    p.fd(); /* a descriptor nobody keeps */
+#elif CASE == 24 /* expect: no matching function|no viable|could not convert */
+    const zinc::Consumer &cc = c; /* waiting changes the consumer */
+    (void)zinc::wait_any({cc}, 0ns);
 #endif
 }

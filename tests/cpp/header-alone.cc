@@ -44,4 +44,33 @@ void zinc_hpp_alone(const char *name)
     (void)(ec == zinc::errc::torn);
     (void)zinc::last_error();
     (void)st;
+
+    /* Waiting in event loops, anonymous rings. */
+    zinc::Config anon(4, 4096);
+    anon.flags = ZINC_RING_ANONYMOUS;
+    zinc::Producer ap = zinc::Producer::create(name, anon, ec);
+    ap.listen("@zinc-hpp-alone", ec);
+    zinc::unique_fd pfd = ap.fd(ec);
+    zinc::Consumer a = zinc::Consumer::open_fd(pfd.get(), zinc::Mode::every, ec);
+    zinc::Consumer b = zinc::Consumer::connect("@zinc-hpp-alone", zinc::Mode::lossy, 1s, ec);
+    int fd = a.fd(ec);
+    (void)fd;
+    std::size_t i = zinc::wait_any({a, b}, 1ms, ec);
+    std::vector<zinc::Consumer> many;
+    many.push_back(std::move(b));
+    i += zinc::wait_any(many, 0ns, ec);
+    zinc::Consumer *ptrs[] = {&a};
+    i += zinc::wait_any(ptrs, zinc::forever, ec);
+    (void)i;
+    zinc::const_bytes cm = a.mapping();
+    zinc::bytes pm = ap.mapping();
+    (void)cm;
+    (void)pm;
+    zinc::unique_fd rfd = zinc::ring_connect("@zinc-hpp-alone", ec);
+    zinc::RingStats rs = zinc::ring_stats_fd(rfd.get(), ec);
+    (void)(rs.producer_state() == zinc::ProducerState::open);
+    (void)zinc::inspect_fd(rfd.get(), ec);
+    (void)zinc::socket_registry(ec);
+    (void)zinc::version_string();
+    (void)(ec == zinc::errc::interrupted);
 }

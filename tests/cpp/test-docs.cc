@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The code blocks of docs/cpp.md are compiled into this test (see
- * doc-snippets.py); the two programs among them, the manual's producer and
- * consumer, are run here against each other in two processes. */
+ * doc-snippets.py); the programs among them, the manual's producer and
+ * consumer, and its listener and connector (an anonymous ring on an
+ * abstract socket), are run here against each other in two processes. */
 #include <zinc/zinc.hpp>
 
 #include <gtest/gtest.h>
@@ -46,7 +47,7 @@ class Docs : public ztest::Named {
 
 TEST_F(Docs, ManualHasAProducerAndAConsumerProgram)
 {
-    EXPECT_GE(doc_program_count, 2);
+    EXPECT_GE(doc_program_count, 4);
     EXPECT_NE(doc_program("producer"), nullptr);
     EXPECT_NE(doc_program("consumer"), nullptr);
 }
@@ -65,6 +66,22 @@ TEST_F(Docs, ManualProducerAndConsumerRunTogether)
     kill(prod, SIGTERM);
     EXPECT_EQ(cons_status, 0);
     EXPECT_EQ(ztest::wait_status(prod), 0);
+}
+
+/* The anonymous-ring pair: the listener serves 50 frames on an abstract
+ * socket once the connector attached; the connector reads them with epoll
+ * on its descriptor and exits 0 when it got all 50, intact. */
+TEST_F(Docs, ManualListenerAndConnectorRunTogether)
+{
+    auto listener = doc_program("listener"), connector = doc_program("connector");
+    ASSERT_TRUE(listener && connector);
+    const std::string address = "@" + name();
+    pid_t cons = run_program(connector, {"connector", address, "50"});
+    ASSERT_GT(cons, 0);
+    pid_t prod = run_program(listener, {"listener", address, "50"});
+    ASSERT_GT(prod, 0);
+    EXPECT_EQ(ztest::wait_status(prod), 0);
+    EXPECT_EQ(ztest::wait_status(cons), 0);
 }
 
 } // namespace

@@ -3,7 +3,8 @@
  * processes: every pairing of camera/camera-cpp with infer/infer-cpp on an
  * EVERY stream must see every frame and compute exactly what C against C
  * computes (same pixels, same arithmetic); a LATEST pairing stopped by
- * SIGTERM; the same exit codes for bad usage. Registered by
+ * SIGTERM; the pairings again over a sealed anonymous ring served on an
+ * abstract socket; the same exit codes for bad usage. Registered by
  * examples/cpp/meson.build, which passes the programs' directory. */
 #include <gtest/gtest.h>
 
@@ -43,15 +44,17 @@ protected:
     };
 
     /* camera --frames n (waits for one consumer) and infer --mode every on
-     * ring `ring`, both to the end of the stream. */
+     * ring `ring` (with `sock`: a sealed anonymous ring served on the
+     * abstract socket "@ring"), both to the end of the stream. */
     Run pair(const std::string &camera, const std::string &infer, const std::string &ring,
-             const std::string &format, int n)
+             const std::string &format, int n, bool sock = false)
     {
         Run r;
-        ztest::Child cam({camera, "--name", ring, "--size", "160x120", "--format", format,
-                          "--fps", "0", "--frames", std::to_string(n), "--slots", "4",
+        const std::string where = sock ? "--socket" : "--name", at = sock ? "@" + ring : ring;
+        ztest::Child cam({camera, where, at, "--size", "160x120", "--format", format, "--fps",
+                          "0", "--frames", std::to_string(n), "--slots", "4",
                           "--wait-consumers", "1", "--wait", "60", "--json", "--quiet"});
-        ztest::Child inf({infer, "--name", ring, "--mode", "every", "--wait", "60", "--json",
+        ztest::Child inf({infer, where, at, "--mode", "every", "--wait", "60", "--json",
                           "--quiet"});
         r.infer_json = inf.line();
         r.infer_status = inf.wait();
@@ -73,9 +76,10 @@ protected:
         EXPECT_EQ(ztest::json_field(r.infer_json, "end"), "end of stream");
     }
 
-    void all_pairings(const std::string &format)
+    void all_pairings(const std::string &format, bool sock = false)
     {
         const int n = 40;
+        /* The reference is C against C on a named ring, in both cases. */
         Run ref = pair(progs_.camera, progs_.infer, other_name("-cc"), format, n);
         expect_complete(ref, n, "C camera, C infer");
         std::string edges = ztest::json_field(ref.infer_json, "edge_mean");
@@ -91,7 +95,7 @@ protected:
         };
         int i = 0;
         for (const auto &[what, p] : pairs) {
-            Run r = pair(p.first, p.second, other_name("-" + std::to_string(i++)), format, n);
+            Run r = pair(p.first, p.second, other_name("-" + std::to_string(i++)), format, n, sock);
             expect_complete(r, n, what);
             /* Same pixels in, same numbers out. */
             EXPECT_EQ(ztest::json_field(r.infer_json, "edge_mean"), edges) << what;
@@ -99,6 +103,9 @@ protected:
             EXPECT_EQ(ztest::json_field(r.camera_json, "keyframes"),
                       ztest::json_field(ref.camera_json, "keyframes"))
                 << what;
+            if (sock) { /* the consumer names the address it connected to */
+                EXPECT_EQ(ztest::json_field(r.infer_json, "name").substr(0, 1), "@") << what;
+            }
         }
     }
 
@@ -113,6 +120,14 @@ TEST_F(Interop, EveryPairingOfCAndCppComputesTheSameRgba)
 TEST_F(Interop, EveryPairingOfCAndCppComputesTheSameRgb24)
 {
     all_pairings("rgb24");
+}
+
+/* camera --socket @addr, infer --socket @addr: a C producer serving a
+ * sealed anonymous ring to a C++ consumer (Consumer::connect), and a C++
+ * one (Producer::listen) to a C consumer, with the numbers of C against C. */
+TEST_F(Interop, EveryPairingOverAnAbstractSocketComputesTheSameRgba)
+{
+    all_pairings("rgba", true);
 }
 
 /* A paced camera-cpp until SIGTERM, infer-cpp on the newest frames. */

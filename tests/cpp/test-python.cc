@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* C++ <-> the Python adapter (python/zinc), in separate processes: a C++
  * producer with a Python consumer and a Python producer with a C++
- * consumer, typed tensors (byte strides, padding) both ways. The Python
+ * consumer, typed tensors (byte strides, padding) both ways, and the same
+ * over a sealed anonymous ring served on an abstract socket. The Python
  * side is /usr/bin/python3 with PYTHONPATH and ZINC_LIB from meson. */
 #include <zinc/zinc.hpp>
 
@@ -140,6 +141,89 @@ TEST_F(Python, PythonProducerCppConsumer)
     EXPECT_EQ(expect, static_cast<std::uint64_t>(n) + 1);
     EXPECT_TRUE(eos);
     EXPECT_EQ(py.line(), "done");
+    EXPECT_EQ(py.wait(), 0);
+}
+
+/* Sealed anonymous rings over an abstract socket, both ways: a Python
+ * producer listening (Producer.create(listen=)) and a C++ consumer
+ * connecting, then a C++ producer listening (Producer::listen) and a
+ * Python consumer connecting (Consumer.connect). */
+const char listen_py[] = R"(
+import sys, numpy as np, zinc
+name, addr, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with zinc.Producer.create(name, slot_count=4, slot_size=4096, listen=addr) as p:
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for i in range(n):
+        with p.claim(30) as f:
+            a = f.array((16,), np.uint16)
+            a[:] = np.arange(16, dtype=np.uint16) + f.seq * 10
+            if i == n - 1:
+                f.flags = zinc.FRAME_END_OF_STREAM
+            del a
+print("done", flush=True)
+)";
+
+TEST_F(Python, PythonProducerListensCppConnects)
+{
+    const int n = 25;
+    const std::string addr = "@" + name();
+    ztest::Child py({python, "-c", listen_py, name(), addr, std::to_string(n)});
+    ASSERT_EQ(py.line(), "ready");
+    zinc::Consumer c = zinc::Consumer::connect(addr, zinc::Mode::every);
+    zinc::unique_fd sfd = zinc::ring_connect(addr);
+    EXPECT_EQ(zinc::ring_stats_fd(sfd.get()).consumers.size(), 1u);
+    py.send("go");
+    std::uint64_t expect = 1;
+    for (zinc::ReadFrame &f : c) {
+        EXPECT_EQ(f.seq(), expect++);
+        zinc::TensorView<const std::uint16_t> v = f.view<std::uint16_t>();
+        ASSERT_EQ(v.shape(0), 16u);
+        for (std::uint64_t i = 0; i < 16; i++)
+            ASSERT_EQ(v(i), i + f.seq() * 10);
+        EXPECT_TRUE(f.release());
+    }
+    EXPECT_EQ(expect, static_cast<std::uint64_t>(n) + 1);
+    EXPECT_EQ(py.line(), "done");
+    EXPECT_EQ(py.wait(), 0);
+    EXPECT_EQ(zinc::ring_stats_fd(sfd.get()).producer_state(), zinc::ProducerState::closed);
+}
+
+const char connect_py[] = R"(
+import sys, zinc
+addr, n = sys.argv[1], int(sys.argv[2])
+with zinc.Consumer.connect(addr, zinc.Mode.EVERY, timeout=30) as c:
+    print("attached", flush=True)
+    total = 0
+    for f in c:
+        with f:
+            total += int(f.numpy().astype("int64").sum())
+    print("sum", total, flush=True)
+)";
+
+TEST_F(Python, CppProducerListensPythonConnects)
+{
+    const int n = 20;
+    const std::string addr = "@" + name();
+    zinc::Config cfg(4, 4096);
+    cfg.flags |= ZINC_RING_ANONYMOUS;
+    zinc::Producer p = zinc::Producer::create(name(), cfg);
+    p.listen(addr);
+    ztest::Child py({python, "-c", connect_py, addr, std::to_string(n)});
+    ASSERT_EQ(py.line(), "attached");
+    std::int64_t sum = 0;
+    for (int i = 0; i < n; i++) {
+        zinc::WriteFrame f = p.claim(30s);
+        f.set_tensor<std::int32_t>({10});
+        zinc::TensorView<std::int32_t> v = f.view<std::int32_t>();
+        for (std::uint64_t k = 0; k < 10; k++) {
+            v(k) = static_cast<std::int32_t>(f.seq() * 100 + k);
+            sum += v(k);
+        }
+        f.publish();
+    }
+    p.close();
+    EXPECT_EQ(py.line(), "sum " + std::to_string(sum));
     EXPECT_EQ(py.wait(), 0);
 }
 

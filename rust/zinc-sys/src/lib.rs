@@ -17,7 +17,7 @@ use std::os::raw::{c_char, c_int, c_uint, c_void};
 pub const ZINC_OK: i32 = 0;
 pub const ZINC_EPERM: i32 = -1;
 pub const ZINC_ENOENT: i32 = -2;
-/// Interrupted by a signal. Not in zinc.h yet; reserved for ZINC_EINTR.
+/// A blocking call was interrupted by a signal handler.
 pub const ZINC_EINTR: i32 = -4;
 pub const ZINC_EAGAIN: i32 = -11;
 pub const ZINC_EBUSY: i32 = -16;
@@ -37,6 +37,7 @@ pub type ZincHandle = *mut c_void;
 
 pub const ZINC_CREATE_REPLACE_STALE: u32 = 0x1;
 pub const ZINC_CREATE_PREFAULT: u32 = 0x2;
+pub const ZINC_CREATE_GROUP_ACCESS: u32 = 0x4;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -91,6 +92,8 @@ pub const ZINC_LATEST: zinc_delivery = 2;
 pub const ZINC_RING_PREFAULT: u32 = 0x1;
 pub const ZINC_RING_HUGEPAGES: u32 = 0x2;
 pub const ZINC_RING_NO_TIMESTAMPS: u32 = 0x4;
+pub const ZINC_RING_ANONYMOUS: u32 = 0x8;
+pub const ZINC_RING_GROUP_ACCESS: u32 = 0x10;
 
 pub const ZINC_RING_MAX_SLOTS: u32 = 65536;
 pub const ZINC_RING_MAX_CONSUMERS: u32 = 256;
@@ -181,6 +184,12 @@ impl Default for zinc_frame {
 
 pub const ZINC_LAT_BUCKETS: usize = 32;
 
+/// `zinc_producer_state` (a C enum: 4 bytes), `zinc_ring_stats.producer_state`.
+pub type zinc_producer_state = c_uint;
+pub const ZINC_PRODUCER_CREATING: zinc_producer_state = 0;
+pub const ZINC_PRODUCER_OPEN: zinc_producer_state = 1;
+pub const ZINC_PRODUCER_CLOSED: zinc_producer_state = 2;
+
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct zinc_consumer_stats {
@@ -254,6 +263,8 @@ extern "C" {
     pub fn zinc_layout(h: ZincHandle) -> u32;
     pub fn zinc_name_hash(name: *const c_char) -> u64;
     pub fn zinc_name_valid(name: *const c_char) -> i32;
+    pub fn zinc_inspect_fd(fd: c_int, out: *mut zinc_region_info) -> i32;
+    pub fn zinc_version_string() -> *const c_char;
     pub fn zinc_strerror(code: i32) -> *const c_char;
     pub fn zinc_last_error() -> *const c_char;
 
@@ -270,6 +281,22 @@ extern "C" {
     pub fn zinc_producer_set_stream(p: *mut zinc_producer, desc: *const zinc_frame) -> c_int;
     pub fn zinc_producer_generation(p: *const zinc_producer) -> u64;
     pub fn zinc_producer_close(p: *mut zinc_producer);
+
+    // Sealed anonymous rings and the socket rendezvous.
+    pub fn zinc_producer_listen(p: *mut zinc_producer, address: *const c_char) -> c_int;
+    pub fn zinc_producer_fd(p: *mut zinc_producer) -> c_int;
+    pub fn zinc_consumer_connect(
+        address: *const c_char,
+        mode: zinc_delivery,
+        out: *mut *mut zinc_consumer,
+    ) -> c_int;
+    pub fn zinc_consumer_open_fd(
+        fd: c_int,
+        mode: zinc_delivery,
+        out: *mut *mut zinc_consumer,
+    ) -> c_int;
+    pub fn zinc_ring_connect(address: *const c_char) -> c_int;
+    pub fn zinc_socket_registry(buf: *mut c_char, len: usize) -> c_int;
 
     // Consumer.
     pub fn zinc_consumer_open(
@@ -289,6 +316,20 @@ extern "C" {
     pub fn zinc_consumer_mode(c: *const zinc_consumer) -> zinc_delivery;
     pub fn zinc_consumer_close(c: *mut zinc_consumer);
 
+    // Waiting in event loops.
+    pub fn zinc_consumer_fd(c: *mut zinc_consumer) -> c_int;
+    pub fn zinc_wait_any(cs: *const *mut zinc_consumer, n: u32, timeout_ns: i64) -> c_int;
+    pub fn zinc_consumer_mapping(
+        c: *const zinc_consumer,
+        base: *mut *mut c_void,
+        len: *mut usize,
+    ) -> c_int;
+    pub fn zinc_producer_mapping(
+        p: *const zinc_producer,
+        base: *mut *mut c_void,
+        len: *mut usize,
+    ) -> c_int;
+
     // Descriptor helpers.
     pub fn zinc_frame_set_image(f: *mut zinc_frame, fourcc: u32, width: u32, height: u32) -> c_int;
     pub fn zinc_frame_set_points(f: *mut zinc_frame, n: u64, k: u32) -> c_int;
@@ -298,6 +339,13 @@ extern "C" {
     // Observability.
     pub fn zinc_ring_stats_read(
         name: *const c_char,
+        rs: *mut zinc_ring_stats,
+        cs: *mut zinc_consumer_stats,
+        cap: u32,
+        n_out: *mut u32,
+    ) -> c_int;
+    pub fn zinc_ring_stats_read_fd(
+        fd: c_int,
         rs: *mut zinc_ring_stats,
         cs: *mut zinc_consumer_stats,
         cap: u32,

@@ -127,7 +127,68 @@ fn rust_side() -> Vec<(&'static str, &'static str, usize)> {
         }
     );
     v.push(("zinc_delivery", "", std::mem::size_of::<zinc_delivery>()));
+    v.push(("zinc_producer_state", "", std::mem::size_of::<zinc_producer_state>()));
     v
+}
+
+// Every constant zinc-sys hard-codes, with the C expression it mirrors.
+macro_rules! constants {
+    ($($c:ident),* $(,)?) => { vec![$((stringify!($c), $c as i64)),*] };
+}
+
+fn rust_constants() -> Vec<(&'static str, i64)> {
+    constants![
+        ZINC_OK,
+        ZINC_EPERM,
+        ZINC_ENOENT,
+        ZINC_EINTR,
+        ZINC_EAGAIN,
+        ZINC_EBUSY,
+        ZINC_EEXIST,
+        ZINC_EINVAL,
+        ZINC_ENOSPC,
+        ZINC_EPIPE,
+        ZINC_EBADMSG,
+        ZINC_EOVERFLOW,
+        ZINC_EMSGSIZE,
+        ZINC_ETIMEDOUT,
+        ZINC_NAME_MAX,
+        ZINC_HEADER_SIZE,
+        ZINC_CREATE_REPLACE_STALE,
+        ZINC_CREATE_PREFAULT,
+        ZINC_CREATE_GROUP_ACCESS,
+        ZINC_EVERY,
+        ZINC_LOSSY,
+        ZINC_LATEST,
+        ZINC_RING_PREFAULT,
+        ZINC_RING_HUGEPAGES,
+        ZINC_RING_NO_TIMESTAMPS,
+        ZINC_RING_ANONYMOUS,
+        ZINC_RING_GROUP_ACCESS,
+        ZINC_RING_MAX_SLOTS,
+        ZINC_RING_MAX_CONSUMERS,
+        ZINC_RING_DEFAULT_CONSUMERS,
+        ZINC_DTYPE_INT,
+        ZINC_DTYPE_UINT,
+        ZINC_DTYPE_FLOAT,
+        ZINC_DTYPE_BFLOAT,
+        ZINC_TENSOR_MAX_DIMS,
+        ZINC_FRAME_KEYFRAME,
+        ZINC_FRAME_DISCONTINUITY,
+        ZINC_FRAME_END_OF_STREAM,
+        ZINC_FRAME_DEMOTED,
+        ZINC_FRAME_USER_SIZE,
+        ZINC_FOURCC_RAW,
+        ZINC_FOURCC_GREY,
+        ZINC_FOURCC_RGB24,
+        ZINC_FOURCC_RGBA32,
+        ZINC_FOURCC_NV12,
+        ZINC_FOURCC_PC32F,
+        ZINC_LAT_BUCKETS,
+        ZINC_PRODUCER_CREATING,
+        ZINC_PRODUCER_OPEN,
+        ZINC_PRODUCER_CLOSED,
+    ]
 }
 
 fn c_program(items: &[(&str, &str, usize)]) -> String {
@@ -146,14 +207,13 @@ fn c_program(items: &[(&str, &str, usize)]) -> String {
     c
 }
 
-#[test]
-fn structs_match_the_c_headers() {
-    let items = rust_side();
-    let dir = std::env::temp_dir().join(format!("zinc-sys-layout-{}", std::process::id()));
+/// Compile `program` against the headers build.rs found, run it, its stdout.
+fn run_c(what: &str, program: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("zinc-sys-{}-{}", what, std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let src = dir.join("layout.c");
-    let exe = dir.join("layout");
-    std::fs::write(&src, c_program(&items)).unwrap();
+    let src = dir.join("probe.c");
+    let exe = dir.join("probe");
+    std::fs::write(&src, program).unwrap();
 
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
     let mut cmd = Command::new(&cc);
@@ -167,15 +227,19 @@ fn structs_match_the_c_headers() {
         .unwrap_or_else(|e| panic!("cannot run the C compiler '{}': {} (set CC)", cc, e));
     assert!(
         out.status.success(),
-        "compiling the layout probe failed:\n{}",
+        "compiling the probe failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let run = Command::new(&exe).output().expect("run the layout probe");
+    let run = Command::new(&exe).output().expect("run the probe");
     assert!(run.status.success());
     std::fs::remove_dir_all(&dir).ok();
+    String::from_utf8(run.stdout).unwrap()
+}
 
-    let c_side: BTreeMap<(String, String), usize> = String::from_utf8(run.stdout)
-        .unwrap()
+#[test]
+fn structs_match_the_c_headers() {
+    let items = rust_side();
+    let c_side: BTreeMap<(String, String), usize> = run_c("layout", &c_program(&items))
         .lines()
         .map(|l| {
             let mut w = l.split(' ');
@@ -192,6 +256,40 @@ fn structs_match_the_c_headers() {
 }
 
 #[test]
+fn constants_match_the_c_headers() {
+    let items = rust_constants();
+    let mut c = String::from(
+        "#include <stdio.h>\n#include <zinc/ring.h>\n#include <zinc/zinc.h>\nint main(void)\n{\n",
+    );
+    for (name, _) in &items {
+        writeln!(c, "    printf(\"{name} %lld\\n\", (long long)({name}));").unwrap();
+    }
+    c += "    return 0;\n}\n";
+    let out = run_c("constants", &c);
+    let c_side: BTreeMap<&str, i64> = out
+        .lines()
+        .map(|l| {
+            let (k, v) = l.split_once(' ').unwrap();
+            (k, v.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(c_side.len(), items.len());
+    for (name, rust) in items {
+        assert_eq!(rust, c_side[name], "{}: Rust {} vs C {}", name, rust, c_side[name]);
+    }
+}
+
+#[test]
+fn the_loaded_library_has_the_headers_version() {
+    let c = "#include <stdio.h>\n#include <zinc/zinc.h>\n\
+             int main(void)\n{\n    puts(ZINC_VERSION_STRING);\n    return 0;\n}\n";
+    let header = run_c("version", c);
+    // SAFETY: a static NUL-terminated string.
+    let lib = unsafe { std::ffi::CStr::from_ptr(zinc_version_string()) }.to_str().unwrap();
+    assert_eq!(header.trim_end(), lib);
+}
+
+#[test]
 fn constants_match_the_library() {
     // The library's own view of the fixed numbers the bindings hard-code.
     assert_eq!(unsafe { zinc_version() }, (1 << 16) | 1);
@@ -204,6 +302,7 @@ fn constants_match_the_library() {
     let codes = [
         ZINC_EPERM,
         ZINC_ENOENT,
+        ZINC_EINTR,
         ZINC_EAGAIN,
         ZINC_EBUSY,
         ZINC_EEXIST,

@@ -165,10 +165,11 @@ mod tensor;
 pub use zinc_sys as sys;
 
 pub use crate::error::{Error, ErrorKind, Result, Torn};
-pub use crate::region::{inspect, unlink, Region, RegionOptions};
+pub use crate::region::{inspect, inspect_fd, unlink, Region, RegionOptions};
 pub use crate::ring::{
-    remove_stale, ring_stats, Consumer, Descriptor, Mode, Producer, ReadFrame, RingConfig,
-    RingStats, Timeout, WriteFrame,
+    remove_stale, ring_connect, ring_stats, ring_stats_fd, socket_registry, wait_any, Consumer,
+    Descriptor, Mode, Producer, ProducerState, ReadFrame, RingConfig, RingStats, Timeout,
+    WriteFrame,
 };
 pub use crate::tensor::{DType, Element, Tensor};
 
@@ -204,6 +205,12 @@ pub fn fourcc_str(fourcc: u32) -> String {
 pub fn version() -> u32 {
     // SAFETY: no arguments, no state.
     unsafe { sys::zinc_version() }
+}
+
+/// The loaded library's own version, e.g. "0.1.0".
+pub fn version_string() -> &'static str {
+    // SAFETY: a static NUL-terminated string, never NULL.
+    unsafe { std::ffi::CStr::from_ptr(sys::zinc_version_string()) }.to_str().unwrap_or("?")
 }
 
 /// Check a bare name (`[A-Za-z0-9_-]{1,250}`) without a system call.

@@ -4,6 +4,7 @@
 
 use std::ffi::c_void;
 use std::fmt;
+use std::os::unix::io::{AsFd, AsRawFd};
 use std::ptr::NonNull;
 use std::time::Instant;
 
@@ -21,6 +22,10 @@ pub struct RegionOptions {
     pub replace_stale: bool,
     /// Populate the mapping at create.
     pub prefault: bool,
+    /// Mode 0660 instead of 0600, for users of the creator's group who
+    /// trust its uid (`ZINC_CREATE_GROUP_ACCESS`; they list it in
+    /// `ZINC_TRUST_UID`).
+    pub group_access: bool,
 }
 
 /// A handle of a Zinc region. `Send` but not `Sync` (one thread at a time
@@ -52,6 +57,9 @@ impl Region {
         }
         if opts.prefault {
             flags |= sys::ZINC_CREATE_PREFAULT;
+        }
+        if opts.group_access {
+            flags |= sys::ZINC_CREATE_GROUP_ACCESS;
         }
         let o =
             sys::zinc_create_opts { layout_version: opts.layout_version, flags, reserved: [0; 6] };
@@ -191,12 +199,23 @@ impl fmt::Debug for Region {
     }
 }
 
-/// Inspect region `name` without opening it.
+/// Inspect region `name` without opening it. `owner_uid` is the object's
+/// owner; `foreign` is 1 when that uid is not trusted here (another user,
+/// not listed in `ZINC_TRUST_UID`): every attaching call refuses it.
 pub fn inspect(name: &str) -> Result<sys::zinc_region_info> {
     let cname = c_name(name)?;
     let mut i = sys::zinc_region_info::default();
     // SAFETY: valid pointers.
     check(unsafe { sys::zinc_inspect(cname.as_ptr(), &mut i) })?;
+    Ok(i)
+}
+
+/// [`inspect`] for the object open on `fd` (an anonymous ring's, e.g. from
+/// [`ring_connect`](crate::ring_connect)); `Corrupted` if it is not a region.
+pub fn inspect_fd<F: AsFd>(fd: F) -> Result<sys::zinc_region_info> {
+    let mut i = sys::zinc_region_info::default();
+    // SAFETY: a valid out-pointer; the descriptor is only read.
+    check(unsafe { sys::zinc_inspect_fd(fd.as_fd().as_raw_fd(), &mut i) })?;
     Ok(i)
 }
 

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: MIT
 //! The frame ring: [`Producer`] / [`WriteFrame`] and [`Consumer`] /
-//! [`ReadFrame`], with the C holding rules moved into the types.
+//! [`ReadFrame`], with the C holding rules moved into the types; waiting
+//! in event loops ([`Consumer::fd`], [`wait_any`]) and sealed anonymous
+//! rings ([`Producer::listen`], [`Consumer::connect`]).
 
-use std::ffi::CString;
+use std::borrow::BorrowMut;
+use std::ffi::{CStr, CString, OsStr};
 use std::fmt;
-use std::mem::ManuallyDrop;
+use std::mem::{ManuallyDrop, MaybeUninit};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
 use std::ptr::NonNull;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -138,6 +144,13 @@ pub struct RingConfig {
     /// Read the clock per frame (`publish_ns`, latency histogram); `false`
     /// is `ZINC_RING_NO_TIMESTAMPS`.
     pub timestamps: bool,
+    /// A sealed memfd instead of a name in /dev/shm (`ZINC_RING_ANONYMOUS`):
+    /// consumers get it through [`Producer::listen`] or [`Producer::fd`].
+    pub anonymous: bool,
+    /// Mode 0660 instead of 0600, for users of the creator's group who
+    /// trust its uid (`ZINC_RING_GROUP_ACCESS`; they list it in
+    /// `ZINC_TRUST_UID`).
+    pub group_access: bool,
 }
 
 impl Default for RingConfig {
@@ -159,6 +172,8 @@ impl RingConfig {
             prefault: false,
             hugepages: false,
             timestamps: true,
+            anonymous: false,
+            group_access: false,
         }
     }
 
@@ -174,6 +189,12 @@ impl RingConfig {
         }
         if !self.timestamps {
             flags |= sys::ZINC_RING_NO_TIMESTAMPS;
+        }
+        if self.anonymous {
+            flags |= sys::ZINC_RING_ANONYMOUS;
+        }
+        if self.group_access {
+            flags |= sys::ZINC_RING_GROUP_ACCESS;
         }
         let ns = |d: Duration| d.as_nanos().min(u64::MAX as u128) as u64;
         sys::zinc_ring_config {
@@ -201,6 +222,8 @@ impl RingConfig {
             prefault: c.flags & sys::ZINC_RING_PREFAULT != 0,
             hugepages: c.flags & sys::ZINC_RING_HUGEPAGES != 0,
             timestamps: c.flags & sys::ZINC_RING_NO_TIMESTAMPS == 0,
+            anonymous: c.flags & sys::ZINC_RING_ANONYMOUS != 0,
+            group_access: c.flags & sys::ZINC_RING_GROUP_ACCESS != 0,
         }
     }
 
@@ -219,6 +242,24 @@ pub(crate) fn c_name(name: &str) -> Result<CString> {
     CString::new(name).map_err(|_| {
         Error::new(ErrorKind::InvalidArgument, format!("name {:?} contains a NUL byte", name))
     })
+}
+
+/// A socket address: "@name" (the abstract namespace) or a path.
+pub(crate) fn c_address(address: &OsStr) -> Result<CString> {
+    CString::new(address.as_bytes()).map_err(|_| {
+        Error::new(ErrorKind::InvalidArgument, format!("address {:?} contains a NUL byte", address))
+    })
+}
+
+/// The payload range of a handle (zinc_*_mapping), empty if the library
+/// gave none.
+fn mapping_slice<'a>(rc: i32, base: *mut std::ffi::c_void, len: usize) -> &'a [u8] {
+    if rc != 0 || base.is_null() || len == 0 {
+        return &[];
+    }
+    // SAFETY: the library maps `len` bytes at `base` for the handle's life;
+    // the caller ties 'a to a borrow of the handle.
+    unsafe { std::slice::from_raw_parts(base as *const u8, len) }
 }
 
 /// A frame's or a stream's description without its payload: size, tensor,
@@ -340,6 +381,43 @@ impl Producer {
     pub fn generation(&self) -> u64 {
         // SAFETY: valid handle.
         unsafe { sys::zinc_producer_generation(self.raw.as_ptr()) }
+    }
+
+    /// Serve this anonymous ring ([`RingConfig::anonymous`]) on a Unix
+    /// socket until the producer is dropped: a path (`/run/cam0.sock`) or
+    /// `@name` (Linux's abstract namespace). Consumers of the same user
+    /// attach with [`Consumer::connect`]. `AlreadyExists` if a live
+    /// producer listens there; `InvalidArgument` for a named ring, a second
+    /// listen or a bad address.
+    pub fn listen<A: AsRef<OsStr>>(&mut self, address: A) -> Result<()> {
+        let a = c_address(address.as_ref())?;
+        // SAFETY: valid handle and C string.
+        check(unsafe { sys::zinc_producer_listen(self.raw.as_ptr(), a.as_ptr()) })
+    }
+
+    /// A new descriptor of this anonymous ring (its own open file
+    /// description, close-on-exec) for one consumer elsewhere: pass it on
+    /// (fork, SCM_RIGHTS) and attach there with [`Consumer::open_fd`].
+    /// `InvalidArgument` for a named ring.
+    pub fn fd(&self) -> Result<OwnedFd> {
+        // SAFETY: valid handle.
+        let fd = unsafe { sys::zinc_producer_fd(self.raw.as_ptr()) };
+        if fd < 0 {
+            return Err(Error::last(fd));
+        }
+        // SAFETY: a fresh descriptor the library hands over to us.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// The page-aligned range holding every slot's payload, stable for the
+    /// producer's life (`zinc_producer_mapping`): register it once with
+    /// `cudaHostRegister`, `ibv_reg_mr` or `mlock`. Frames are written
+    /// through [`claim`](Self::claim), which this borrow rules out meanwhile.
+    pub fn mapping(&self) -> &[u8] {
+        let (mut base, mut len) = (std::ptr::null_mut(), 0usize);
+        // SAFETY: valid handle and out-pointers.
+        let rc = unsafe { sys::zinc_producer_mapping(self.raw.as_ptr(), &mut base, &mut len) };
+        mapping_slice(rc, base, len)
     }
 
     /// The C handle, for calls the safe API does not wrap. It stays owned
@@ -535,15 +613,39 @@ pub struct Consumer {
 unsafe impl Send for Consumer {}
 
 impl Consumer {
+    /// Own the handle an attaching call made (`rc` is its code).
+    fn attached(rc: i32, c: *mut sys::zinc_consumer) -> Result<Consumer> {
+        check(rc)?;
+        let raw = NonNull::new(c)
+            .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "attach returned no handle"))?;
+        Ok(Consumer { raw, frame: sys::zinc_frame::default() })
+    }
+
+    /// `attach` until it succeeds, fails with a kind `retry` does not
+    /// accept, or `wait` is over.
+    fn attach_waiting(
+        wait: Duration,
+        retry: fn(ErrorKind) -> bool,
+        attach: impl Fn() -> Result<Consumer>,
+    ) -> Result<Consumer> {
+        let start = Instant::now();
+        loop {
+            match attach() {
+                Err(e) if retry(e.kind()) && start.elapsed() < wait => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                r => return r,
+            }
+        }
+    }
+
     /// Attach to ring `name` in `mode`.
     pub fn open(name: &str, mode: Mode) -> Result<Consumer> {
         let cname = c_name(name)?;
         let mut c = std::ptr::null_mut();
         // SAFETY: valid pointers; on success `c` is a live handle we own.
-        check(unsafe { sys::zinc_consumer_open(cname.as_ptr(), mode.raw(), &mut c) })?;
-        let raw = NonNull::new(c)
-            .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "open returned no handle"))?;
-        Ok(Consumer { raw, frame: sys::zinc_frame::default() })
+        let rc = unsafe { sys::zinc_consumer_open(cname.as_ptr(), mode.raw(), &mut c) };
+        Consumer::attached(rc, c)
     }
 
     /// [`open`](Self::open), retrying for up to `wait` while the ring does
@@ -552,20 +654,51 @@ impl Consumer {
     /// creating it (the next producer replaces it) looks the same as one
     /// whose creator has not taken its liveness lock yet.
     pub fn open_wait(name: &str, mode: Mode, wait: Duration) -> Result<Consumer> {
-        let start = Instant::now();
-        loop {
-            match Consumer::open(name, mode) {
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::NotFound | ErrorKind::WouldBlock | ErrorKind::ProducerGone
-                    ) && start.elapsed() < wait =>
-                {
-                    std::thread::sleep(Duration::from_millis(5))
-                }
-                r => return r,
-            }
-        }
+        Consumer::attach_waiting(
+            wait,
+            |k| matches!(k, ErrorKind::NotFound | ErrorKind::WouldBlock | ErrorKind::ProducerGone),
+            || Consumer::open(name, mode),
+        )
+    }
+
+    /// Attach to the sealed anonymous ring served on `address` (a path, or
+    /// `@name`) by a producer of this user ([`Producer::listen`]). Errors:
+    /// `NotFound` (nobody listens), `PermissionDenied` (the peer is another
+    /// user), `Corrupted` (not a zinc listener, or a descriptor that is not
+    /// a sealed ring), `WouldBlock` (the listener's backlog is full),
+    /// `TimedOut` (no answer within 2 s), and those of [`open`](Self::open).
+    pub fn connect<A: AsRef<OsStr>>(address: A, mode: Mode) -> Result<Consumer> {
+        let a = c_address(address.as_ref())?;
+        let mut c = std::ptr::null_mut();
+        // SAFETY: valid pointers; on success `c` is a live handle we own.
+        let rc = unsafe { sys::zinc_consumer_connect(a.as_ptr(), mode.raw(), &mut c) };
+        Consumer::attached(rc, c)
+    }
+
+    /// [`connect`](Self::connect), retrying for up to `wait` while nobody
+    /// listens on `address` yet or its backlog is full.
+    pub fn connect_wait<A: AsRef<OsStr>>(
+        address: A,
+        mode: Mode,
+        wait: Duration,
+    ) -> Result<Consumer> {
+        let address = address.as_ref();
+        Consumer::attach_waiting(
+            wait,
+            |k| matches!(k, ErrorKind::NotFound | ErrorKind::WouldBlock),
+            || Consumer::connect(address, mode),
+        )
+    }
+
+    /// Attach to the anonymous ring open on `fd` (from [`Producer::fd`] in
+    /// another process, or [`ring_connect`]). The descriptor stays the
+    /// caller's. No uid is checked (whoever handed it over vouched for
+    /// it); the seals are (`Corrupted`).
+    pub fn open_fd<F: AsFd>(fd: F, mode: Mode) -> Result<Consumer> {
+        let mut c = std::ptr::null_mut();
+        // SAFETY: a valid out-pointer; the descriptor is only read.
+        let rc = unsafe { sys::zinc_consumer_open_fd(fd.as_fd().as_raw_fd(), mode.raw(), &mut c) };
+        Consumer::attached(rc, c)
     }
 
     /// The next frame for this consumer's mode, waiting up to `timeout`.
@@ -629,6 +762,42 @@ impl Consumer {
         Mode::from_raw(unsafe { sys::zinc_consumer_mode(self.raw.as_ptr()) })
     }
 
+    /// A descriptor for poll/epoll/select (`zinc_consumer_fd`), owned by the
+    /// consumer (closed when it is dropped): readable whenever
+    /// `acquire(Timeout::Poll)` would answer something other than
+    /// `WouldBlock` (a frame, the producer gone, corruption), and until
+    /// `acquire` has answered `WouldBlock` (level-triggered): after each
+    /// readiness, take frames with [`try_acquire`](Self::try_acquire) until
+    /// `Ok(None)`. Made at the first call (one sleeping helper thread per
+    /// consumer), the same one afterwards; fails only when the system is
+    /// out of descriptors or memory. Once it succeeded, the [`AsFd`] and
+    /// [`AsRawFd`] impls give the same descriptor and cannot fail.
+    pub fn fd(&self) -> Result<BorrowedFd<'_>> {
+        // SAFETY: valid handle; one thread uses it (Consumer is not Sync),
+        // and no frame is held while `&self` exists (a ReadFrame borrows the
+        // consumer mutably).
+        let fd = unsafe { sys::zinc_consumer_fd(self.raw.as_ptr()) };
+        if fd < 0 {
+            return Err(Error::last(fd));
+        }
+        // SAFETY: the descriptor stays open until zinc_consumer_close, which
+        // only Drop calls, and the result borrows `self`.
+        Ok(unsafe { BorrowedFd::borrow_raw(fd) })
+    }
+
+    /// The page-aligned range holding every slot's payload, stable for the
+    /// consumer's life (`zinc_consumer_mapping`; handles of one ring in one
+    /// process share it): register it once with `cudaHostRegister`,
+    /// `ibv_reg_mr` or `mlock`. The producer writes these bytes while you
+    /// look: read frames through [`acquire`](Self::acquire), which checks
+    /// them.
+    pub fn mapping(&self) -> &[u8] {
+        let (mut base, mut len) = (std::ptr::null_mut(), 0usize);
+        // SAFETY: valid handle and out-pointers.
+        let rc = unsafe { sys::zinc_consumer_mapping(self.raw.as_ptr(), &mut base, &mut len) };
+        mapping_slice(rc, base, len)
+    }
+
     /// The C handle, for calls the safe API does not wrap.
     pub fn as_raw(&self) -> *mut sys::zinc_consumer {
         self.raw.as_ptr()
@@ -639,6 +808,30 @@ impl Drop for Consumer {
     fn drop(&mut self) {
         // SAFETY: we own the handle; no frame borrows it (borrowck).
         unsafe { sys::zinc_consumer_close(self.raw.as_ptr()) }
+    }
+}
+
+/// The consumer's own descriptor ([`Consumer::fd`]), borrowed.
+///
+/// # Panics
+///
+/// If the descriptor cannot be made (the process is out of descriptors or
+/// memory). Call [`Consumer::fd`] once first to get that as an error; after
+/// it succeeded this never fails.
+impl AsFd for Consumer {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self.fd() {
+            Ok(fd) => fd,
+            Err(e) => panic!("zinc::Consumer::as_fd: {}", e),
+        }
+    }
+}
+
+/// As [`AsFd`]: the consumer keeps the descriptor and closes it when it is
+/// dropped; never close it yourself.
+impl AsRawFd for Consumer {
+    fn as_raw_fd(&self) -> RawFd {
+        self.as_fd().as_raw_fd()
     }
 }
 
@@ -796,27 +989,157 @@ impl fmt::Debug for ReadFrame<'_> {
     }
 }
 
+// ---- Waiting on several rings ------------------------------------------------------
+
+/// Wait until one of `consumers` (1..128, of any rings) has something for
+/// `acquire` — a frame, its producer gone, corruption — and return its
+/// index (`zinc_wait_any`). When several are ready, the one returned least
+/// recently comes first, so none is starved.
+///
+/// The slice holds the consumers exclusively (`&mut [&mut Consumer]`, or a
+/// `&mut [Consumer]` such as a `Vec`'s): no frame of theirs can be held
+/// meanwhile (a held frame would count as ready at once), and no other
+/// thread can use them. Errors: `WouldBlock` ([`Timeout::Poll`], none
+/// ready), `TimedOut`, `Interrupted` (a signal handler ran: retry, or stop
+/// if it asked for it), `InvalidArgument` (no consumer, or more than 128).
+///
+/// ```no_run
+/// # fn f(cam: &mut zinc::Consumer, lidar: &mut zinc::Consumer) -> zinc::Result<()> {
+/// let i = zinc::wait_any(&mut [&mut *cam, &mut *lidar], std::time::Duration::from_millis(100))?;
+/// # Ok(()) }
+/// ```
+pub fn wait_any<C, T>(consumers: &mut [C], timeout: T) -> Result<usize>
+where
+    C: BorrowMut<Consumer>,
+    T: Into<Timeout>,
+{
+    const MAX: usize = 128; // zinc_wait_any's limit
+    let n = consumers.len();
+    if n > MAX {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("wait_any: {} consumers, at most {}", n, MAX),
+        ));
+    }
+    // Not zeroed: only the first n are written and read (a hot path).
+    // SAFETY: an array of MaybeUninit needs no initialisation.
+    let mut raw: [MaybeUninit<*mut sys::zinc_consumer>; MAX] =
+        unsafe { MaybeUninit::uninit().assume_init() };
+    for (r, c) in raw.iter_mut().zip(consumers.iter_mut()) {
+        r.write(c.borrow_mut().raw.as_ptr());
+    }
+    // SAFETY: the first n entries are live handles, held exclusively by the
+    // borrow of `consumers` for the call.
+    let rc = unsafe {
+        sys::zinc_wait_any(
+            raw.as_ptr() as *const *mut sys::zinc_consumer,
+            n as u32,
+            timeout.into().as_ns(),
+        )
+    };
+    if rc < 0 {
+        Err(Error::last(rc))
+    } else {
+        Ok(rc as usize)
+    }
+}
+
 // ---- Observability ---------------------------------------------------------------
 
+/// Where a ring's producer stands (`zinc_ring_stats.producer_state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProducerState {
+    /// Being created; not yet open to consumers.
+    Creating,
+    /// Publishing, or dead: `ring.producer_alive` tells.
+    Open,
+    /// Closed by its producer or a replacement.
+    Closed,
+}
+
 /// A ring's counters and its consumer entries, read without attaching.
+/// `ring.owner_uid` is the owner of its shared memory; `ring.foreign` is 1
+/// when that uid is not trusted here (another user, not listed in
+/// `ZINC_TRUST_UID`): every attaching call refuses such a ring.
 #[derive(Clone, Debug)]
 pub struct RingStats {
     pub ring: sys::zinc_ring_stats,
     pub consumers: Vec<sys::zinc_consumer_stats>,
 }
 
+impl RingStats {
+    /// The producer's state; `None` for a value this crate does not know.
+    pub fn producer_state(&self) -> Option<ProducerState> {
+        match self.ring.producer_state {
+            sys::ZINC_PRODUCER_CREATING => Some(ProducerState::Creating),
+            sys::ZINC_PRODUCER_OPEN => Some(ProducerState::Open),
+            sys::ZINC_PRODUCER_CLOSED => Some(ProducerState::Closed),
+            _ => None,
+        }
+    }
+
+    fn read(
+        read: impl FnOnce(
+            *mut sys::zinc_ring_stats,
+            *mut sys::zinc_consumer_stats,
+            u32,
+            *mut u32,
+        ) -> i32,
+    ) -> Result<RingStats> {
+        let mut rs = sys::zinc_ring_stats::default();
+        let mut cs =
+            vec![sys::zinc_consumer_stats::default(); sys::ZINC_RING_MAX_CONSUMERS as usize];
+        let mut n = 0u32;
+        check(read(&mut rs, cs.as_mut_ptr(), cs.len() as u32, &mut n))?;
+        cs.truncate(n as usize);
+        Ok(RingStats { ring: rs, consumers: cs })
+    }
+}
+
 /// Read ring `name`'s counters (`zinc_ring_stats_read`).
 pub fn ring_stats(name: &str) -> Result<RingStats> {
     let cname = c_name(name)?;
-    let mut rs = sys::zinc_ring_stats::default();
-    let mut cs = vec![sys::zinc_consumer_stats::default(); sys::ZINC_RING_MAX_CONSUMERS as usize];
-    let mut n = 0u32;
-    // SAFETY: `cs` has room for `cap` entries.
-    check(unsafe {
-        sys::zinc_ring_stats_read(cname.as_ptr(), &mut rs, cs.as_mut_ptr(), cs.len() as u32, &mut n)
-    })?;
-    cs.truncate(n as usize);
-    Ok(RingStats { ring: rs, consumers: cs })
+    RingStats::read(|rs, cs, cap, n| {
+        // SAFETY: `cs` has room for `cap` entries; valid pointers.
+        unsafe { sys::zinc_ring_stats_read(cname.as_ptr(), rs, cs, cap, n) }
+    })
+}
+
+/// The counters of the anonymous ring open on `fd` (from [`ring_connect`]
+/// or [`Producer::fd`]); `Corrupted` if it is not a sealed ring.
+pub fn ring_stats_fd<F: AsFd>(fd: F) -> Result<RingStats> {
+    let fd = fd.as_fd().as_raw_fd();
+    RingStats::read(|rs, cs, cap, n| {
+        // SAFETY: as ring_stats; the descriptor is only read.
+        unsafe { sys::zinc_ring_stats_read_fd(fd, rs, cs, cap, n) }
+    })
+}
+
+/// The checked descriptor of the anonymous ring served on `address`,
+/// without attaching (`zinc_ring_connect`): for [`ring_stats_fd`] and
+/// [`inspect_fd`](crate::inspect_fd), or to hand on. Errors as
+/// [`Consumer::connect`].
+pub fn ring_connect<A: AsRef<OsStr>>(address: A) -> Result<OwnedFd> {
+    let a = c_address(address.as_ref())?;
+    // SAFETY: a valid C string.
+    let fd = unsafe { sys::zinc_ring_connect(a.as_ptr()) };
+    if fd < 0 {
+        return Err(Error::last(fd));
+    }
+    // SAFETY: a fresh descriptor the library hands over to us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The directory where listening producers register their addresses (one
+/// symbolic link each, for `zinc ls`): `$ZINC_RUNTIME_DIR`, else
+/// `$XDG_RUNTIME_DIR/zinc`, else `/tmp/zinc-<euid>`.
+pub fn socket_registry() -> Result<PathBuf> {
+    let mut buf = [0 as std::os::raw::c_char; 4096];
+    // SAFETY: a buffer of that length.
+    check(unsafe { sys::zinc_socket_registry(buf.as_mut_ptr(), buf.len()) })?;
+    // SAFETY: the library wrote a NUL-terminated string into it.
+    let s = unsafe { CStr::from_ptr(buf.as_ptr()) };
+    Ok(PathBuf::from(OsStr::from_bytes(s.to_bytes())))
 }
 
 /// Remove ring `name` if its producer is gone (closed, dead, half-made).

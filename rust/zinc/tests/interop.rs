@@ -2,18 +2,25 @@
 //! Rust against the C library's other users, in separate processes: the C
 //! helper of the Python tests (python/tests/py-helper.c), the example
 //! programs (examples/camera, examples/infer), and the Python adapter
-//! (/usr/bin/python3, python/zinc). Test names start with `interop_c_` or
-//! `interop_python_` so rust/test.sh can skip a group whose peer cannot run
-//! here (and says so).
+//! (/usr/bin/python3, python/zinc); named rings, sealed anonymous rings
+//! over abstract sockets and handed-over descriptors, and epoll / wait_any
+//! on Rust consumers fed by C producer processes. Test names start with
+//! `interop_c_` or `interop_python_` so rust/test.sh can skip a group whose
+//! peer cannot run here (and says so).
 
 mod common;
 
+use std::os::unix::io::{AsFd, AsRawFd};
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use common::os::Epoll;
 use common::{c_example, c_helper, python, Name, Peer};
-use zinc::{fourcc, Consumer, DType, ErrorKind, Mode, Producer, RingConfig, Tensor};
+use zinc::{
+    fourcc, ring_stats_fd, wait_any, Consumer, DType, ErrorKind, Mode, Producer, RingConfig,
+    Tensor, Timeout,
+};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -131,19 +138,22 @@ fn json_field<'a>(json: &'a str, key: &str) -> &'a str {
     rest[..end].trim_matches('"')
 }
 
-#[test]
-fn interop_c_camera_rust_infer_agrees_with_c_infer() {
-    let name = Name::new("c_camera_infer");
+/// examples/camera feeding examples/infer and the Rust infer example: on a
+/// named ring, or (`sock`) on a sealed anonymous ring the camera serves on
+/// an abstract socket, which both consumers reach with --socket.
+fn camera_and_two_infers(name: &Name, sock: bool) {
+    let addr = format!("@{}", &**name);
+    let (opt, at) = if sock { ("--socket", addr.as_str()) } else { ("--name", &**name) };
     let infer = |prog: PathBuf| {
         let mut c = Command::new(prog);
-        c.args(["--name", &name, "--mode", "every", "--json", "--quiet", "--wait", "20"]);
+        c.args([opt, at, "--mode", "every", "--json", "--quiet", "--wait", "20"]);
         Peer::spawn(c)
     };
     let rust = infer(rust_example("infer"));
     let c = infer(c_example("infer"));
     let camera = Peer::spawn({
         let mut c = Command::new(c_example("camera"));
-        c.args(["--name", &name, "--size", "160x120", "--format", "rgb24", "--fps", "0"]);
+        c.args([opt, at, "--size", "160x120", "--format", "rgb24", "--fps", "0"]);
         c.args(["--frames", "30", "--wait-consumers", "2", "--wait", "20", "--quiet"]);
         c
     });
@@ -153,14 +163,176 @@ fn interop_c_camera_rust_infer_agrees_with_c_infer() {
     let (cok, cout, cerr) = c.finish();
     assert!(rok && cok, "rust: {} / c: {}", rerr, cerr);
     // Both saw every frame and computed the same edges and motion.
-    for key in ["frames", "torn", "skipped", "edge_mean", "motion_max", "end", "mode"] {
+    for key in ["name", "frames", "torn", "skipped", "edge_mean", "motion_max", "end", "mode"] {
         assert_eq!(json_field(&rout, key), json_field(&cout, key), "{}: {} vs {}", key, rout, cout);
     }
+    assert_eq!(json_field(&rout, "name"), at);
     assert_eq!(json_field(&rout, "frames"), "30");
     assert_eq!(json_field(&rout, "end"), "end of stream");
     assert_ne!(json_field(&rout, "edge_mean"), "0.000");
+}
+
+#[test]
+fn interop_c_camera_rust_infer_agrees_with_c_infer() {
+    let name = Name::new("c_camera_infer");
+    camera_and_two_infers(&name, false);
     // Every party closed its handle: the last one out removed the name.
     assert_eq!(zinc::ring_stats(&name).unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+#[test]
+fn interop_c_camera_on_an_abstract_socket_rust_infer_agrees_with_c_infer() {
+    let name = Name::new("c_camera_sock");
+    camera_and_two_infers(&name, true);
+    // Nothing was ever in /dev/shm, and nobody listens any more.
+    assert_eq!(zinc::inspect(&name).unwrap_err().kind(), ErrorKind::NotFound);
+    let e = Consumer::connect(format!("@{}", &*name), Mode::Every).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+}
+
+/// Wait until the anonymous ring of `p` has `n` consumers attached.
+fn await_consumers(p: &Producer, n: usize) {
+    let fd = p.fd().unwrap();
+    let t0 = Instant::now();
+    while ring_stats_fd(&fd).unwrap().consumers.iter().filter(|c| c.attached_ns != 0).count() < n {
+        assert!(t0.elapsed() < WAIT, "fewer than {} consumers attached within 20 s", n);
+        std::thread::yield_now();
+    }
+}
+
+/// A Rust producer listening on an abstract socket, examples/infer (C)
+/// connecting to it with --socket.
+#[test]
+fn interop_c_infer_connects_to_a_rust_listener() {
+    let name = Name::new("rust_listener");
+    let addr = format!("@{}", &*name);
+    let (w, h, count) = (64u32, 48u32, 12u64);
+    let cfg = RingConfig { anonymous: true, ..RingConfig::new(4, (w * h * 3) as u64) };
+    let mut p = Producer::create(&name, &cfg).unwrap();
+    p.listen(&addr).unwrap();
+    let infer = Peer::spawn({
+        let mut c = Command::new(c_example("infer"));
+        c.args(["--socket", &addr, "--mode", "every", "--frames", &count.to_string()]);
+        c.args(["--json", "--quiet", "--wait", "20"]);
+        c
+    });
+    await_consumers(&p, 1);
+    for _ in 0..count {
+        let mut f = p.claim(WAIT).unwrap();
+        f.set_image(fourcc::RGB24, w, h).unwrap();
+        let seq = f.seq();
+        for (k, b) in f.data_mut().iter_mut().enumerate() {
+            *b = (k as u64 * seq % 253) as u8;
+        }
+        f.publish().unwrap();
+    }
+    let (ok, out, err) = infer.finish();
+    assert!(ok, "infer: {}", err);
+    assert_eq!(json_field(&out, "name"), addr);
+    assert_eq!(json_field(&out, "frames"), count.to_string(), "{}", out);
+    assert_eq!(json_field(&out, "torn"), "0", "{}", out);
+    assert_ne!(json_field(&out, "edge_mean"), "0.000", "{}", out);
+}
+
+/// Two C producer processes (py-helper's `produce`): the frames of each,
+/// taken as `next` tells, checked and counted per ring, until both are gone.
+struct TwoCProducers {
+    names: [Name; 2],
+    peers: Vec<Peer>,
+    count: u64,
+    size: usize,
+}
+
+impl TwoCProducers {
+    fn start(test: &str, count: u64) -> (TwoCProducers, Vec<Consumer>) {
+        let names = [Name::new(&format!("{}_a", test)), Name::new(&format!("{}_b", test))];
+        let (w, h) = (24u64, 16u64);
+        let mut peers: Vec<Peer> = names
+            .iter()
+            .map(|n| {
+                let mut c = Command::new(c_helper());
+                c.args(["produce", n, &count.to_string(), &w.to_string(), &h.to_string()]);
+                Peer::spawn(c)
+            })
+            .collect();
+        let mut cons = Vec::new();
+        for (peer, n) in peers.iter_mut().zip(&names) {
+            peer.expect("ready");
+            cons.push(Consumer::open(n, Mode::Every).unwrap());
+        }
+        for peer in &mut peers {
+            peer.send("go");
+        }
+        (TwoCProducers { names, peers, count, size: (w * h * 3) as usize }, cons)
+    }
+
+    /// Take what `c` has now (until WouldBlock), checking each frame
+    /// against `next`; true once its producer is gone.
+    fn drain(&self, c: &mut Consumer, next: &mut u64) -> bool {
+        loop {
+            match c.acquire(Timeout::Poll) {
+                Ok(f) => {
+                    assert_eq!(f.seq(), *next);
+                    assert_eq!(f.data().len(), self.size);
+                    let seq = f.seq();
+                    assert!(f.data().iter().enumerate().all(|(k, &b)| b == helper_byte(seq, k)));
+                    f.release().unwrap();
+                    *next += 1;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
+                Err(e) if e.kind() == ErrorKind::ProducerGone => return true,
+                Err(e) => panic!("acquire: {}", e),
+            }
+        }
+    }
+
+    fn finish(self, next: [u64; 2]) {
+        assert_eq!(next, [self.count + 1; 2], "every frame of both rings");
+        for peer in self.peers {
+            let (ok, _, err) = peer.finish();
+            assert!(ok, "{}", err);
+        }
+        drop(self.names);
+    }
+}
+
+/// epoll on the descriptors of two Rust consumers, each fed by a C
+/// producer process.
+#[test]
+fn interop_c_producers_epoll_on_rust_descriptors() {
+    let (peers, mut cons) = TwoCProducers::start("c_epoll", 40);
+    let ep = Epoll::new();
+    for (i, c) in cons.iter().enumerate() {
+        ep.add(c.as_fd().as_raw_fd(), i as u64);
+    }
+    let mut next = [1u64; 2];
+    let mut live = 2;
+    while live > 0 {
+        let i = ep.wait(WAIT).expect("no readiness within 20 s") as usize;
+        if peers.drain(&mut cons[i], &mut next[i]) {
+            ep.del(cons[i].as_raw_fd());
+            live -= 1;
+        }
+    }
+    peers.finish(next);
+}
+
+/// wait_any across the two rings of two C producer processes; a consumer
+/// whose producer is gone leaves the list (it would stay ready).
+#[test]
+fn interop_c_producers_wait_any_across_two_rings() {
+    let (peers, cons) = TwoCProducers::start("c_any", 40);
+    let mut live: Vec<(usize, Consumer)> = cons.into_iter().enumerate().collect();
+    let mut next = [1u64; 2];
+    while !live.is_empty() {
+        let mut list: Vec<&mut Consumer> = live.iter_mut().map(|(_, c)| c).collect();
+        let i = wait_any(&mut list, WAIT).unwrap();
+        let ring = live[i].0;
+        if peers.drain(&mut live[i].1, &mut next[ring]) {
+            live.remove(i);
+        }
+    }
+    peers.finish(next);
 }
 
 const PY_PRODUCER: &str = r#"
@@ -254,6 +426,102 @@ fn interop_python_consumer_of_a_rust_producer() {
             v[1..],
             [seq.to_string(), "24x32".into(), "uint8".into(), sum.to_string(), grey, "rust".into()]
         );
+    }
+    let (ok, _, err) = cons.finish();
+    assert!(ok, "{}", err);
+}
+
+const PY_LISTENER: &str = r#"
+import sys, numpy as np, zinc
+name, addr, count, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+with zinc.Producer.create(name, slot_count=4, slot_size=n, listen=addr) as p:
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for i in range(count):
+        f = p.claim(20)
+        a = f.array((n,), np.uint8)
+        a[:] = ((np.arange(n) + f.seq * 3) % 256).astype(np.uint8)
+        p.publish(f)
+"#;
+
+/// A Python producer serving a sealed anonymous ring on an abstract
+/// socket; a Rust consumer connects to it and takes every frame.
+#[test]
+fn interop_python_listener_rust_connects() {
+    let name = Name::new("python_listener");
+    let addr = format!("@{}", &*name);
+    let (count, n) = (15u64, 1000usize);
+    let mut prod =
+        Peer::spawn(python(PY_LISTENER, &[&name, &addr, &count.to_string(), &n.to_string()]));
+    prod.expect("ready");
+    let mut c = Consumer::connect(&addr, Mode::Every).unwrap();
+    assert!(c.config().anonymous);
+    // The listener's own ring: nothing of that name in /dev/shm.
+    assert_eq!(zinc::inspect(&name).unwrap_err().kind(), ErrorKind::NotFound);
+    prod.send("go");
+    let mut next = 1u64;
+    loop {
+        let f = match c.acquire(WAIT) {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::ProducerGone => break,
+            Err(e) => panic!("acquire: {}", e),
+        };
+        assert_eq!(f.seq(), next);
+        assert_eq!(f.data().len(), n);
+        assert!(f
+            .data()
+            .iter()
+            .enumerate()
+            .all(|(k, &b)| b == ((k as u64 + next * 3) % 256) as u8));
+        f.release().unwrap();
+        next += 1;
+    }
+    assert_eq!(next - 1, count);
+    let (ok, _, err) = prod.finish();
+    assert!(ok, "{}", err);
+}
+
+const PY_FD_CONSUMER: &str = r#"
+import sys, zinc
+fd, count = int(sys.argv[1]), int(sys.argv[2])
+with zinc.Consumer.open_fd(fd, zinc.Mode.EVERY) as c:
+    print("attached", flush=True)
+    for _ in range(count):
+        with c.acquire(20) as f:
+            print("frame", f.seq, sum(f.tobytes()), flush=True)
+"#;
+
+/// Producer::fd handed to a Python process (inherited as descriptor 200),
+/// which attaches with Consumer.open_fd: no socket, no name.
+#[test]
+fn interop_python_consumer_of_a_rust_producer_fd() {
+    use std::os::unix::process::CommandExt;
+    const CHILD_FD: i32 = 200;
+    let name = Name::new("rust_fd_python");
+    let count = 8u64;
+    let cfg = RingConfig { anonymous: true, ..RingConfig::new(4, 4096) };
+    let mut p = Producer::create(&name, &cfg).unwrap();
+    let fd = p.fd().unwrap();
+    // dup2 onto itself would keep close-on-exec.
+    assert_ne!(fd.as_raw_fd(), CHILD_FD);
+    let mut cmd = python(PY_FD_CONSUMER, &[&CHILD_FD.to_string(), &count.to_string()]);
+    let raw = fd.as_raw_fd();
+    // SAFETY: dup2 is async-signal-safe; nothing else runs in the child.
+    unsafe { cmd.pre_exec(move || common::os::dup_to(raw, CHILD_FD)) };
+    let mut cons = Peer::spawn(cmd);
+    drop(fd); // the child has its copy
+    cons.expect("attached");
+    let mut sums = Vec::new();
+    for _ in 0..count {
+        let mut f = p.claim(WAIT).unwrap();
+        let seq = f.seq();
+        let bytes: Vec<u8> = (0..300u64).map(|k| ((k * seq) % 241) as u8).collect();
+        f.write(&bytes).unwrap();
+        sums.push((seq, bytes.iter().map(|&b| b as u64).sum::<u64>()));
+        f.publish().unwrap();
+    }
+    for (seq, sum) in sums {
+        assert_eq!(cons.expect("frame")[1..], [seq.to_string(), sum.to_string()]);
     }
     let (ok, _, err) = cons.finish();
     assert!(ok, "{}", err);
