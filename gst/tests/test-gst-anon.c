@@ -414,3 +414,49 @@ Test(gst_anon, second_sink_on_a_live_address_is_an_error)
     cr_assert(stop_within(first, GT_TIMEOUT / 1000), "stopping the first sink hung");
     gst_object_unref(first);
 }
+
+/* After EOS closed the ring (and its listener), the same sink restarted
+ * (READY, then PLAYING) makes a new ring on the same address; a following
+ * source finds it. */
+Test(gst_anon, new_ring_after_eos_listens_on_the_same_address)
+{
+    char addr[200];
+    anon_addr(NULL, addr, sizeof(addr));
+    GstElement *snk = gt_launch("appsrc name=in format=time caps=application/x-zinc,dtype=u8,"
+                                "shape=8x8 ! zincsink name=z ring=%s wait-consumers=1 "
+                                "sync=false", addr);
+    GstElement *src = gt_launch("zincsrc ring=%s mode=every follow=true ! appsink name=out "
+                                "sync=false", addr);
+    gt_play(snk);
+    gt_play(src);
+    GstElement *in = gt_get(snk, "in");
+    for (int round = 0; round < 2; round++) {
+        GstBuffer *b = gst_buffer_new_allocate(NULL, 64, NULL);
+        gst_buffer_memset(b, 0, (guint8)(round + 1), 64);
+        cr_assert_eq(gst_app_src_push_buffer(GST_APP_SRC(in), b), GST_FLOW_OK, "round %d", round);
+        GstSample *s = gt_pull(src, "out");
+        cr_assert(s, "round %d: no frame", round);
+        GstMapInfo m;
+        cr_assert(gst_buffer_map(gst_sample_get_buffer(s), &m, GST_MAP_READ));
+        cr_assert_eq(m.size, 64);
+        cr_assert_eq(m.data[0], round + 1);
+        gst_buffer_unmap(gst_sample_get_buffer(s), &m);
+        if (round == 1)
+            cr_assert(GST_BUFFER_FLAG_IS_SET(gst_sample_get_buffer(s), GST_BUFFER_FLAG_DISCONT));
+        gst_sample_unref(s);
+        if (round == 1)
+            break;
+        cr_assert_eq(gst_app_src_end_of_stream(GST_APP_SRC(in)), GST_FLOW_OK);
+        cr_assert_eq(gt_wait_end(snk, GT_TIMEOUT, NULL), GST_MESSAGE_EOS);
+        cr_assert_neq(gst_element_set_state(snk, GST_STATE_READY), GST_STATE_CHANGE_FAILURE);
+        gt_play(snk);
+    }
+    gst_object_unref(in);
+    GstBus *bus = gst_element_get_bus(src);
+    cr_assert_null(gst_bus_pop_filtered(bus, GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    gst_object_unref(bus);
+    cr_assert(stop_within(snk, GT_TIMEOUT / 1000), "stopping the sink hung");
+    cr_assert(stop_within(src, GT_TIMEOUT / 1000), "stopping the source hung");
+    gst_object_unref(snk);
+    gst_object_unref(src);
+}
