@@ -6,7 +6,8 @@
  * source started first waits, EOS and producer death end the source,
  * follow finds the next listener, either side stops mid-stream without
  * hanging, and bad addresses are element errors. Each test has its own
- * abstract name ("@" + its ring name) or socket directory.
+ * abstract name ("@" + its ring name) or socket directory, and a private
+ * socket registry (ZINC_RUNTIME_DIR), all removed afterwards.
  */
 #include <dirent.h>
 #include <signal.h>
@@ -16,7 +17,41 @@
 
 #include "gst-test-util.h"
 
-TestSuite(gst_anon, .init = gt_setup, .fini = gt_teardown, .timeout = 60);
+static gchar *g_reg;
+
+/* Listeners register their address for `zinc ls`: in a directory of this
+ * test's, so that a killed producer's entry is not left in the user's. */
+static void anon_setup(void)
+{
+    gt_setup();
+    GError *err = NULL;
+    gchar *dir = g_dir_make_tmp("zinc-gst-reg-XXXXXX", &err);
+    cr_assert(dir, "%s", err ? err->message : "?");
+    g_reg = g_build_filename(dir, "reg", NULL);
+    g_free(dir);
+    setenv("ZINC_RUNTIME_DIR", g_reg, 1);
+}
+
+static void anon_teardown(void)
+{
+    GDir *d = g_dir_open(g_reg, 0, NULL);
+    const gchar *e;
+    while (d && (e = g_dir_read_name(d))) {
+        gchar *path = g_build_filename(g_reg, e, NULL);
+        unlink(path);
+        g_free(path);
+    }
+    if (d)
+        g_dir_close(d);
+    rmdir(g_reg);
+    gchar *parent = g_path_get_dirname(g_reg);
+    rmdir(parent);
+    g_free(parent);
+    g_clear_pointer(&g_reg, g_free);
+    gt_teardown();
+}
+
+TestSuite(gst_anon, .init = anon_setup, .fini = anon_teardown, .timeout = 60);
 
 /* "@<this test's ring name>[-suffix]". */
 static const char *anon_addr(const char *suffix, char *buf, size_t n)
