@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A ring producer shared by zincsink and its pool; see zinc-producer.h. */
 #include <string.h>
+#include <unistd.h>
 
 #include "zinc-format.h"
 #include "zinc-memory.h"
@@ -25,10 +26,14 @@ struct GstZincProducer {
     zinc_frame claim;
     guint live;         /* slot memories not yet freed */
     gboolean close_wanted;
+    gchar *name;        /* immutable */
+    /* An anonymous ring's own descriptor, for reading its consumer table
+     * (it has no name to read it by); -1 for a named ring. Immutable. */
+    int stats_fd;
 };
 
 GstZincProducer *gst_zinc_producer_new(const char *name, const zinc_ring_config *cfg,
-                                       GError **err)
+                                       const char *address, GError **err)
 {
     static gsize once = 0;
     if (g_once_init_enter(&once)) {
@@ -42,13 +47,33 @@ GstZincProducer *gst_zinc_producer_new(const char *name, const zinc_ring_config 
                     zinc_last_error()[0] ? zinc_last_error() : zinc_strerror(rc));
         return NULL;
     }
+    int stats_fd = -1;
+    if (address) {
+        /* The library's listener thread accepts and answers consumers: the
+         * streaming thread never waits for one, and close joins it. */
+        rc = zinc_producer_listen(p, address);
+        if (rc == 0) {
+            stats_fd = zinc_producer_fd(p);
+            rc = stats_fd < 0 ? stats_fd : 0;
+        }
+        if (rc != 0) {
+            g_set_error(err, GST_ZINC_ERROR, -rc, "cannot serve ring '%s' on socket '%s' "
+                        "(%d): %s", name, address, rc,
+                        zinc_last_error()[0] ? zinc_last_error() : zinc_strerror(rc));
+            zinc_producer_close(p);
+            return NULL;
+        }
+    }
     GstZincProducer *zp = g_new0(GstZincProducer, 1);
+    zp->name = g_strdup(name);
+    zp->stats_fd = stats_fd;
     zp->refs = 1;
     g_mutex_init(&zp->lock);
     g_cond_init(&zp->cond);
     zp->p = p;
     zp->slot_size = cfg->slot_size;
-    GST_INFO("created ring '%s': %u slots of %" G_GUINT64_FORMAT " bytes", name,
+    GST_INFO("created ring '%s'%s%s: %u slots of %" G_GUINT64_FORMAT " bytes", name,
+             address ? ", anonymous, on socket " : "", address ? address : "",
              cfg->slot_count, cfg->slot_size);
     return zp;
 }
@@ -68,6 +93,9 @@ void gst_zinc_producer_unref(GstZincProducer *zp)
             zinc_producer_abort(zp->p, &zp->claim);
         zinc_producer_close(zp->p);
     }
+    if (zp->stats_fd >= 0)
+        close(zp->stats_fd);
+    g_free(zp->name);
     g_mutex_clear(&zp->lock);
     g_cond_clear(&zp->cond);
     g_free(zp);
@@ -213,6 +241,22 @@ GstMemory *gst_zinc_producer_wrap(GstZincProducer *zp, const zinc_frame *f, gsiz
         .owner_unref = producer_unref_notify,
     };
     return gst_zinc_memory_new(f->data, (gsize)f->size, size, FALSE, id, &owner);
+}
+
+gint gst_zinc_producer_attached(GstZincProducer *zp)
+{
+    zinc_consumer_stats *cs = g_new(zinc_consumer_stats, ZINC_RING_MAX_CONSUMERS);
+    zinc_ring_stats rs;
+    guint32 n = 0;
+    /* Read with pread, no lock: the table is written by the consumers. */
+    int rc = zp->stats_fd >= 0
+                 ? zinc_ring_stats_read_fd(zp->stats_fd, &rs, cs, ZINC_RING_MAX_CONSUMERS, &n)
+                 : zinc_ring_stats_read(zp->name, &rs, cs, ZINC_RING_MAX_CONSUMERS, &n);
+    gint alive = 0;
+    for (guint32 i = 0; rc == 0 && i < n && i < ZINC_RING_MAX_CONSUMERS; i++)
+        alive += cs[i].alive && cs[i].attached_ns != 0;
+    g_free(cs);
+    return rc == 0 ? alive : rc;
 }
 
 int gst_zinc_producer_set_stream(GstZincProducer *zp, const zinc_frame *desc)

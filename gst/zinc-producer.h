@@ -18,9 +18,12 @@ G_BEGIN_DECLS
 
 typedef struct GstZincProducer GstZincProducer;
 
-/* Create ring `name`. NULL with *err (zinc's code and message). */
+/* Create ring `name`. With `address` (cfg->flags has ZINC_RING_ANONYMOUS),
+ * the ring is a sealed memfd labelled `name` and served to consumers on
+ * that socket address by the library's listener thread (never the
+ * caller's). NULL with *err (zinc's code and message). */
 GstZincProducer *gst_zinc_producer_new(const char *name, const zinc_ring_config *cfg,
-                                       GError **err);
+                                       const char *address, GError **err);
 GstZincProducer *gst_zinc_producer_ref(GstZincProducer *zp);
 void gst_zinc_producer_unref(GstZincProducer *zp);
 
@@ -45,6 +48,10 @@ gboolean gst_zinc_producer_claimed(GstZincProducer *zp, GstMemory *mem, zinc_fra
 
 /* Slot memory over the claimed frame f, `size` bytes of the slot. */
 GstMemory *gst_zinc_producer_wrap(GstZincProducer *zp, const zinc_frame *f, gsize size);
+
+/* Live consumers whose start point is fixed (attached_ns set), read from
+ * the ring's table without attaching; a negative zinc code if unreadable. */
+gint gst_zinc_producer_attached(GstZincProducer *zp);
 
 int gst_zinc_producer_set_stream(GstZincProducer *zp, const zinc_frame *desc);
 

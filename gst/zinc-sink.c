@@ -7,7 +7,9 @@
  * downstream buffers get slots from the ALLOCATION query's pool and the sink
  * publishes them in place; any other buffer is copied into a slot once and
  * counted in `copies`. EOS publishes an END_OF_STREAM frame and closes the
- * ring.
+ * ring. A `ring` that is a socket address ("@cam0", "/run/cam0.sock") makes
+ * a sealed anonymous ring instead, which the library's listener thread
+ * serves on that socket.
  */
 #include <string.h>
 #include <time.h>
@@ -15,6 +17,7 @@
 #include <gst/base/gstbasesink.h>
 #include <gst/video/video.h>
 
+#include "zinc-address.h"
 #include "zinc-format.h"
 #include "zinc-memory.h"
 #include "zinc-pool.h"
@@ -103,6 +106,12 @@ static gboolean ensure_ring(GstZincSink *self)
     cfg.max_consumers = self->max_consumers;
     cfg.slot_size = self->slot_size ? self->slot_size : self->frame_size;
     cfg.flags = self->prefault ? ZINC_RING_PREFAULT : 0;
+    gchar *address = NULL;
+    if (gst_zinc_ring_is_address(name)) {
+        address = name;
+        name = gst_zinc_address_label(address);
+        cfg.flags |= ZINC_RING_ANONYMOUS;
+    }
     cfg.demote_after_ns = self->demote_after;
     cfg.spin_ns = self->spin_ns;
     GST_OBJECT_UNLOCK(self);
@@ -118,22 +127,27 @@ static gboolean ensure_ring(GstZincSink *self)
                           ("the caps leave the frame size free (a shape starting with -1, or "
                            "raw bytes): set 'slot-size'"));
         g_free(name);
+        g_free(address);
         return FALSE;
     }
     GError *err = NULL;
     self->consumers_ready = FALSE;
-    GstZincProducer *zp = gst_zinc_producer_new(name, &cfg, &err);
-    g_free(name);
+    GstZincProducer *zp = gst_zinc_producer_new(name, &cfg, address, &err);
     GST_OBJECT_LOCK(self);
     self->zp = zp;
     GST_OBJECT_UNLOCK(self);
     if (!zp) {
-        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("Cannot create the ring"), ("%s",
-                          err->message));
+        if (address)
+            GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("Cannot serve a ring on socket "
+                              "'%s'", address), ("%s", err->message));
+        else
+            GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("Cannot create the ring"), ("%s",
+                              err->message));
         g_clear_error(&err);
-        return FALSE;
     }
-    return TRUE;
+    g_free(name);
+    g_free(address);
+    return zp != NULL;
 }
 
 static void close_ring(GstZincSink *self)
@@ -305,31 +319,16 @@ static GstFlowReturn publish(GstZincSink *self, GstBuffer *buf, zinc_frame *f, g
 static GstFlowReturn wait_consumers(GstZincSink *self)
 {
     GST_OBJECT_LOCK(self);
-    guint want = self->wait_consumers;
-    gchar *name = g_strdup(self->ring);
+    gint want = (gint)self->wait_consumers;
     GST_OBJECT_UNLOCK(self);
-    zinc_consumer_stats *cs = g_new(zinc_consumer_stats, ZINC_RING_MAX_CONSUMERS);
-    GstFlowReturn ret = GST_FLOW_OK;
-    GST_INFO_OBJECT(self, "waiting for %u consumers", want);
-    for (;;) {
-        zinc_ring_stats rs;
-        guint32 n = 0, alive = 0;
-        if (zinc_ring_stats_read(name, &rs, cs, ZINC_RING_MAX_CONSUMERS, &n) == 0)
-            for (guint32 i = 0; i < n && i < ZINC_RING_MAX_CONSUMERS; i++)
-                alive += cs[i].alive && cs[i].attached_ns != 0;
-        if (alive >= want)
-            break;
-        if (g_atomic_int_get(&self->unlocked)) {
-            ret = GST_FLOW_FLUSHING;
-            break;
-        }
+    GST_INFO_OBJECT(self, "waiting for %d consumers", want);
+    while (gst_zinc_producer_attached(self->zp) < want) {
+        if (g_atomic_int_get(&self->unlocked))
+            return GST_FLOW_FLUSHING;
         g_usleep(2000);
     }
-    g_free(cs);
-    g_free(name);
-    if (ret == GST_FLOW_OK)
-        self->consumers_ready = TRUE;
-    return ret;
+    self->consumers_ready = TRUE;
+    return GST_FLOW_OK;
 }
 
 static GstFlowReturn zsink_render(GstBaseSink *bsink, GstBuffer *buf)
@@ -514,7 +513,10 @@ static void gst_zinc_sink_class_init(GstZincSinkClass *klass)
     const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
     g_object_class_install_property(oc, PROP_RING, g_param_spec_string("ring", "Ring",
         "Name of the ring to create ([A-Za-z0-9_-], required); a ring of that name whose "
-        "producer is gone is replaced", NULL, rw));
+        "producer is gone is replaced. Or a Unix socket address, '@name' (abstract "
+        "namespace) or a path (anything with a '/'): a sealed anonymous ring (a memfd, "
+        "nothing in /dev/shm) whose descriptor is handed to zincsrc/consumers connecting "
+        "there; a dead producer's socket file is replaced, a live one is an error", NULL, rw));
     g_object_class_install_property(oc, PROP_SLOTS, g_param_spec_uint("slots", "Slots",
         "Frames the ring holds (a power of two, 2..65536)", 2, ZINC_RING_MAX_SLOTS,
         DEFAULT_SLOTS, rw));

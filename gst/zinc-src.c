@@ -19,6 +19,7 @@
 #include <gst/base/gstpushsrc.h>
 #include <gst/video/video.h>
 
+#include "zinc-address.h"
 #include "zinc-format.h"
 #include "zinc-memory.h"
 #include "zinc-src.h"
@@ -29,8 +30,8 @@ GST_DEBUG_CATEGORY_STATIC(zinc_src_debug);
 /* One blocking call into the ring lasts at most this long before the
  * unlock flag is looked at again (how late a flush or stop is noticed). */
 #define SLICE_NS (20 * GST_MSECOND)
-/* How often a source waiting for its ring looks for it (nothing signals a
- * ring's creation to processes not yet attached). */
+/* How often a source waiting for its ring (or its producer's socket) looks
+ * for it (nothing signals a ring's creation to processes not yet attached). */
 #define POLL_US (10 * 1000)
 /* At stop, how long downstream may keep a slot mapped before the consumer
  * handle is leaked rather than unmapped under it. */
@@ -270,6 +271,9 @@ static GstFlowReturn open_consumer(GstZincSrc *self, gboolean negotiate)
         GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("No ring name"), ("set the 'ring' property"));
         return GST_FLOW_ERROR;
     }
+    /* A socket address: a sealed anonymous ring, handed over by its
+     * producer's listener (every wait in connect is bounded, 2 s). */
+    gboolean address = gst_zinc_ring_is_address(name);
     gint64 deadline = timeout >= 0 ? g_get_monotonic_time() + timeout / 1000 : 0;
     GstFlowReturn ret = GST_FLOW_OK;
     for (;;) {
@@ -278,7 +282,8 @@ static GstFlowReturn open_consumer(GstZincSrc *self, gboolean negotiate)
             break;
         }
         zinc_consumer *c = NULL;
-        int rc = zinc_consumer_open(name, mode, &c);
+        int rc = address ? zinc_consumer_connect(name, mode, &c)
+                         : zinc_consumer_open(name, mode, &c);
         if (rc == 0 && self->left && zinc_consumer_generation(c) == self->generation) {
             zinc_consumer_close(c); /* the ring we left, not yet removed */
             rc = ZINC_ENOENT;
@@ -296,7 +301,11 @@ static GstFlowReturn open_consumer(GstZincSrc *self, gboolean negotiate)
                 ret = update_caps(self, &desc);
             break;
         }
-        if (rc != ZINC_ENOENT && rc != ZINC_EAGAIN && rc != ZINC_EPIPE) {
+        /* Not there yet (no ring, nobody listening), still being made, or
+         * its maker died: what a replacement may cure. A listener that did
+         * not answer in time (-110) is busy, not gone. */
+        if (rc != ZINC_ENOENT && rc != ZINC_EAGAIN && rc != ZINC_EPIPE &&
+            !(address && rc == ZINC_ETIMEDOUT)) {
             GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot attach to ring '%s'", name),
                               ("%d: %s", rc, zinc_last_error()[0] ? zinc_last_error()
                                                                    : zinc_strerror(rc)));
@@ -305,15 +314,18 @@ static GstFlowReturn open_consumer(GstZincSrc *self, gboolean negotiate)
         }
         if (!wait) {
             GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No ring '%s'", name),
-                              ("%d: %s (set wait=true to wait for it)", rc, zinc_strerror(rc)));
+                              ("%d: %s (set wait=true to wait for it)", rc,
+                               zinc_last_error()[0] ? zinc_last_error() : zinc_strerror(rc)));
             ret = GST_FLOW_ERROR;
             break;
         }
         gint64 now = g_get_monotonic_time();
         if (deadline && now >= deadline) {
             GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No ring '%s'", name),
-                              ("no %sring appeared within the timeout of %" G_GINT64_FORMAT
-                               " ns", self->left ? "replacement " : "", timeout));
+                              ("no %s%s within the timeout of %" G_GINT64_FORMAT " ns",
+                               self->left ? "replacement " : "",
+                               address ? "producer listened on that socket" : "ring appeared",
+                               timeout));
             ret = GST_FLOW_ERROR;
             break;
         }
@@ -693,12 +705,14 @@ static void gst_zinc_src_class_init(GstZincSrcClass *klass)
                            GST_PARAM_MUTABLE_READY;
     const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
     g_object_class_install_property(oc, PROP_RING, g_param_spec_string("ring", "Ring",
-        "Name of the ring to read (required)", NULL, rw));
+        "Name of the ring to read (required); or the Unix socket address of a sealed "
+        "anonymous ring's producer, '@name' (abstract namespace) or a path (anything with a "
+        "'/'), e.g. zincsink ring=@cam0", NULL, rw));
     g_object_class_install_property(oc, PROP_MODE, g_param_spec_enum("mode", "Mode",
         "Delivery mode of this consumer", mode_get_type(), ZINC_LATEST, rw));
     g_object_class_install_property(oc, PROP_WAIT, g_param_spec_boolean("wait", "Wait",
-        "Wait for the ring to appear (bounded by 'timeout'); false: a missing ring is an "
-        "error at start", TRUE, rw));
+        "Wait for the ring (or its producer's socket) to appear (bounded by 'timeout'); "
+        "false: a missing ring is an error at start", TRUE, rw));
     g_object_class_install_property(oc, PROP_TIMEOUT, g_param_spec_int64("timeout", "Timeout",
         "How long to wait for the ring, or with 'follow' for its replacement, in ns "
         "(-1 = forever)", -1, G_MAXINT64, -1, rw));

@@ -145,6 +145,35 @@ static GT_UNUSED void gt_wait_consumers(const char *name, uint32_t n)
     }
 }
 
+/* gt_wait_consumers for the anonymous ring served on socket `address`:
+ * its table is read through a descriptor from the listener (waiting for
+ * the listener to appear too). */
+static GT_UNUSED void gt_wait_consumers_at(const char *address, uint32_t n)
+{
+    static zinc_consumer_stats cs[ZINC_RING_MAX_CONSUMERS];
+    gint64 end = g_get_monotonic_time() + GT_TIMEOUT / 1000;
+    for (;;) {
+        uint32_t alive = 0;
+        int fd = zinc_ring_connect(address);
+        if (fd >= 0) {
+            zinc_ring_stats rs;
+            uint32_t got = 0;
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+            if (zinc_ring_stats_read_fd(fd, &rs, cs, ZINC_RING_MAX_CONSUMERS, &got) == 0)
+                for (uint32_t i = 0; i < got && i < ZINC_RING_MAX_CONSUMERS; i++)
+                    alive += cs[i].alive && now >= cs[i].attached_ns + 50000000u;
+            close(fd);
+        }
+        if (alive >= n)
+            return;
+        cr_assert(g_get_monotonic_time() < end, "socket %s: %u consumers never attached",
+                  address, n);
+        g_usleep(1000);
+    }
+}
+
 static GT_UNUSED GstSample *gt_pull(GstElement *pipe, const char *sink)
 {
     GstElement *e = gt_get(pipe, sink);
@@ -218,6 +247,49 @@ static GT_UNUSED uint64_t gt_publish(zinc_producer *p, uint32_t fourcc, uint32_t
     int rc = zinc_producer_publish(p, &f);
     cr_assert_eq(rc, 0, "publish: %d %s", rc, zinc_last_error());
     return f.seq;
+}
+
+/* set_state(NULL) in a thread of its own, so that a hang fails the test
+ * with a message instead of running into Criterion's timeout. */
+typedef struct {
+    GMutex lock;
+    GCond cond;
+    GstElement *pipe;
+    gboolean done;
+} StopJob;
+
+static GT_UNUSED gpointer stop_thread(gpointer data)
+{
+    StopJob *j = data;
+    gst_element_set_state(j->pipe, GST_STATE_NULL);
+    g_mutex_lock(&j->lock);
+    j->done = TRUE;
+    g_cond_signal(&j->cond);
+    g_mutex_unlock(&j->lock);
+    return NULL;
+}
+
+static GT_UNUSED gboolean stop_within(GstElement *pipe, gint64 us)
+{
+    /* On the heap: after a timeout the thread may still write it. */
+    StopJob *j = g_new0(StopJob, 1);
+    j->pipe = pipe;
+    g_mutex_init(&j->lock);
+    g_cond_init(&j->cond);
+    GThread *t = g_thread_new("stop", stop_thread, j);
+    gint64 end = g_get_monotonic_time() + us;
+    g_mutex_lock(&j->lock);
+    while (!j->done && g_cond_wait_until(&j->cond, &j->lock, end))
+        ;
+    gboolean done = j->done;
+    g_mutex_unlock(&j->lock);
+    if (!done)
+        return FALSE; /* the thread and `j` stay: the test fails and its process ends */
+    g_thread_join(t);
+    g_mutex_clear(&j->lock);
+    g_cond_clear(&j->cond);
+    g_free(j);
+    return TRUE;
 }
 
 #endif /* ZINC_GST_TEST_UTIL_H */

@@ -784,46 +784,6 @@ Test(gst, bad_tensor_caps_are_an_error)
     gt_stop(snk);
 }
 
-/* set_state(NULL) in a thread of its own, so that a hang fails the test
- * with a message instead of running into Criterion's timeout. */
-typedef struct {
-    GMutex lock;
-    GCond cond;
-    GstElement *pipe;
-    gboolean done;
-} StopJob;
-
-static gpointer stop_thread(gpointer data)
-{
-    StopJob *j = data;
-    gst_element_set_state(j->pipe, GST_STATE_NULL);
-    g_mutex_lock(&j->lock);
-    j->done = TRUE;
-    g_cond_signal(&j->cond);
-    g_mutex_unlock(&j->lock);
-    return NULL;
-}
-
-static gboolean stop_within(GstElement *pipe, gint64 us)
-{
-    StopJob j = {.pipe = pipe};
-    g_mutex_init(&j.lock);
-    g_cond_init(&j.cond);
-    GThread *t = g_thread_new("stop", stop_thread, &j);
-    gint64 end = g_get_monotonic_time() + us;
-    g_mutex_lock(&j.lock);
-    while (!j.done && g_cond_wait_until(&j.cond, &j.lock, end))
-        ;
-    gboolean done = j.done;
-    g_mutex_unlock(&j.lock);
-    if (!done)
-        return FALSE; /* the thread and `j` stay: the test fails and its process ends */
-    g_thread_join(t);
-    g_mutex_clear(&j.lock);
-    g_cond_clear(&j.cond);
-    return TRUE;
-}
-
 /* EOS closes the ring in the streaming thread while the application stops
  * the pipeline, whose unlock wakes the ring's waiters: the two met on a
  * producer the EOS had freed (a hang in unlock, about one stop in six).

@@ -202,6 +202,44 @@ def test_camera_example_into_zincsrc(rings, procs, tmp_path):
     assert len(set(hashlib.sha256(f).digest() for f in frames)) > 1  # the box moves
 
 
+def test_anonymous_ring_is_byte_identical_to_no_ring(rings, procs, tmp_path, monkeypatch):
+    """zincsink ring=@name + zincsrc ring=@name (a sealed anonymous ring
+    over an abstract socket): the same bytes as the pipeline without the
+    ring, nothing in /dev/shm; the consumer is started first (it waits for
+    the socket)."""
+    monkeypatch.setenv("ZINC_RUNTIME_DIR", str(tmp_path / "reg"))  # `zinc ls` registry
+    addr = "@" + rings()
+    caps = VIDEO["I420"]
+    out, ref = tmp_path / "out.raw", tmp_path / "ref.raw"
+    src = procs(launch(f"zincsrc ring={addr} mode=every ! filesink location={out}"))
+    run(f"videotestsrc num-buffers=12 pattern=ball ! {caps} ! zincsink ring={addr} "
+        f"wait-consumers=1 sync=false")
+    finish(src, "zincsrc")
+    run(f"videotestsrc num-buffers=12 pattern=ball ! {caps} ! filesink location={ref}")
+    assert out.stat().st_size == ref.stat().st_size > 0
+    assert out.read_bytes() == ref.read_bytes()
+    assert not [n for n in os.listdir("/dev/shm") if addr[1:] in n]
+
+
+def test_camera_socket_into_zincsrc(rings, procs, tmp_path, monkeypatch):
+    """The C camera serving a sealed anonymous ring on a socket path
+    (camera --socket) is read by zincsrc ring=PATH: every frame, whole."""
+    monkeypatch.setenv("ZINC_RUNTIME_DIR", str(tmp_path / "reg"))
+    sock = tmp_path / "cam.sock"
+    out = tmp_path / "cam.raw"
+    cam_exe = example("camera")
+    src = procs(launch(f"zincsrc ring={sock} mode=every ! "
+                       f"video/x-raw,format=RGBA,width=160,height=120 ! filesink location={out}"))
+    cam = subprocess.run([cam_exe, "--name", rings(), "--socket", str(sock), "--size", "160x120",
+                          "--frames", "10", "--fps", "0", "--wait-consumers", "1", "--wait",
+                          "30", "--quiet"], capture_output=True, text=True, timeout=TIMEOUT)
+    assert cam.returncode == 0, cam.stderr
+    finish(src, "zincsrc")
+    frames = frames_of(out, 160 * 120 * 4)
+    assert len(frames) == 10
+    assert not sock.exists()
+
+
 def test_zincsink_into_c_infer(rings, procs):
     name = rings()
     inf = procs([example("infer"), "--name", name, "--mode", "every", "--json", "--quiet",
