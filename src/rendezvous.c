@@ -481,6 +481,19 @@ void zinc__listener_stop(struct zinc_producer *p)
     listener_free(l); /* connections still queued are reset: their clients get -2 */
 }
 
+ZINC_API int zinc_producer_unlisten(zinc_producer *p)
+{
+    zinc__clear_error();
+    if (!p)
+        return zinc__fail(ZINC_EINVAL, "unlisten: NULL producer");
+    if (map_forked(&p->m))
+        return zinc__forked_fail("unlisten");
+    if (!p->listener)
+        return zinc__fail(ZINC_EINVAL, "unlisten: ring '%s' is not listening", p->m.name);
+    zinc__listener_stop(p);
+    return ZINC_OK;
+}
+
 /* ---- client side ---------------------------------------------------------------- */
 
 static int connect_errno(int e, const char *what, const char *address)

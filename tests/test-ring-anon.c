@@ -1215,3 +1215,40 @@ Test(ring_anon, producer_check_keeps_an_anonymous_ring)
         zinc_producer_close(p);
     }
 }
+
+/* unlisten stops serving before close: new connects find nobody, the path
+ * socket is gone, attached consumers carry on, and the producer may listen
+ * again on the same address. */
+Test(ring_anon, unlisten_then_listen_again)
+{
+    zinc_producer *p = make_producer(4, 4096, g_path);
+    zinc_consumer *c = NULL;
+    cr_assert_eq(zinc_consumer_connect(g_path, ZINC_EVERY, &c), 0, "%s", zinc_last_error());
+    cr_assert_eq(zinc_producer_unlisten(p), 0, "%s", zinc_last_error());
+    struct stat st;
+    cr_expect_neq(lstat(g_path, &st), 0, "the socket file is removed");
+    zinc_consumer *c2 = NULL;
+    cr_expect_eq(zinc_consumer_connect(g_path, ZINC_LATEST, &c2), ZINC_ENOENT);
+    cr_expect_eq(zinc_producer_unlisten(p), ZINC_EINVAL, "not listening any more");
+    cr_expect_eq(zinc_producer_unlisten(NULL), ZINC_EINVAL);
+    /* The attached consumer still gets every frame. */
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(ru_produce(p, 64, false, false, -1), 0);
+    zinc_frame f;
+    for (uint64_t want = 1; want <= 3; want++) {
+        cr_assert_eq(zinc_consumer_acquire(c, &f, 0), 0, "%s", zinc_last_error());
+        cr_expect_eq(f.seq, want);
+        zinc_consumer_release(c, &f);
+    }
+    /* Listen again, on the same address: a new consumer attaches. */
+    cr_assert_eq(zinc_producer_listen(p, g_path), 0, "%s", zinc_last_error());
+    cr_assert_eq(zinc_consumer_connect(g_path, ZINC_LATEST, &c2), 0, "%s", zinc_last_error());
+    cr_assert_eq(ru_produce(p, 64, false, false, -1), 0);
+    cr_expect_eq(zinc_consumer_acquire(c2, &f, 0), 0);
+    cr_expect_eq(f.seq, 4);
+    zinc_consumer_release(c2, &f);
+    zinc_consumer_close(c2);
+    zinc_consumer_close(c);
+    zinc_producer_close(p);
+    cr_expect_neq(lstat(g_path, &st), 0);
+}

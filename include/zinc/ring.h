@@ -203,6 +203,13 @@ ZINC_API void zinc_producer_close(zinc_producer *p);
  * listener thread touches nothing the producer's thread writes. */
 ZINC_API int zinc_producer_listen(zinc_producer *p, const char *address);
 
+/* Stop serving the ring before close: joins the listener thread, removes a
+ * path socket (if still ours) and its registration; connections still
+ * queued get -2. Attached consumers are not affected, and the producer may
+ * listen again (on the same address or another). Returns 0, or -22 (NULL,
+ * not listening, a forked child's copy). Thread-safety: as listen. */
+ZINC_API int zinc_producer_unlisten(zinc_producer *p);
+
 /* A new descriptor of the anonymous ring (O_RDWR, close-on-exec, an open
  * file description of its own), for the application to pass on (fork,
  * SCM_RIGHTS, systemd): one per consumer. The caller closes it. Returns

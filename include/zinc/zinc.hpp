@@ -1041,6 +1041,16 @@ public:
         detail::set_ec(ec, listen_raw(address));
     }
 
+    /* Stop serving before close(): no new consumer connects; attached ones
+     * carry on, and listen() may be called again. errc::invalid_argument if
+     * not listening. */
+    void unlisten()
+    {
+        if (int r = unlisten_raw(); r != 0)
+            detail::throw_error(r, "zinc::Producer::unlisten");
+    }
+    void unlisten(std::error_code &ec) noexcept { detail::set_ec(ec, unlisten_raw()); }
+
     /* A new descriptor of this anonymous ring (its own open file
      * description), for one consumer elsewhere: pass it on (fork,
      * SCM_RIGHTS) and attach there with Consumer::open_fd. Owned by the
@@ -1110,6 +1120,11 @@ private:
     {
         ZINC_HPP_EXPECT(p_, "Producer::listen() on an empty producer");
         return detail::c_call(zinc_producer_listen(p_, address.c_str()));
+    }
+    int unlisten_raw() noexcept
+    {
+        ZINC_HPP_EXPECT(p_, "Producer::unlisten() on an empty producer");
+        return detail::c_call(zinc_producer_unlisten(p_));
     }
     int fd_raw() noexcept
     {

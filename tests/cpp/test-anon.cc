@@ -290,6 +290,22 @@ TEST_F(Anon, ErrorsAreCodesWithMessages)
     c = zinc::Consumer::connect(addr, zinc::Mode::latest, ec);
     EXPECT_FALSE(ec) << ec.message();
     EXPECT_TRUE(c);
+
+    /* unlisten: nobody new connects, the attached consumer stays, and the
+     * address is free for another producer; twice is an error. */
+    p.unlisten();
+    zinc::Consumer late = zinc::Consumer::connect(addr, zinc::Mode::latest, ec);
+    EXPECT_EQ(ec, zinc::errc::not_found);
+    p.unlisten(ec);
+    EXPECT_EQ(ec, zinc::errc::invalid_argument);
+    EXPECT_THROW(p.unlisten(), zinc::error);
+    q.listen(addr);
+    {
+        zinc::WriteFrame w = p.claim();
+        w.publish();
+    }
+    zinc::ReadFrame r = c.acquire(std::chrono::milliseconds(0));
+    EXPECT_EQ(r.seq(), 1u) << "the consumer of the unlistened ring carries on";
 }
 
 std::vector<std::string> list_dir(const std::string &dir)
