@@ -277,6 +277,10 @@ void gst_zinc_producer_wake(GstZincProducer *zp)
 void gst_zinc_producer_close(GstZincProducer *zp)
 {
     g_mutex_lock(&zp->lock);
+    /* Stop serving now, even if slot memories keep the ring open a while:
+     * the address is free for the next ring (data after a flush). */
+    if (zp->p && zp->stats_fd >= 0 && !zp->close_wanted)
+        (void)zinc_producer_unlisten(zp->p);
     zp->close_wanted = TRUE;
     maybe_close_locked(zp);
     g_cond_broadcast(&zp->cond);
