@@ -3,6 +3,9 @@
 import ctypes
 import gc
 import multiprocessing
+import os
+import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -11,6 +14,7 @@ import zinc
 from zinc import Mode
 
 fork = multiprocessing.get_context("fork")
+REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def test_every_consumer_gets_all_frames_in_order(name):
@@ -494,3 +498,40 @@ def test_timestamps_false_leaves_publish_ns_zero(name):
         p.publish(f)
         with c.acquire(5) as g:
             assert g.publish_ns > 0
+
+
+def _open_in_child(name, conn):
+    try:
+        with zinc.Consumer.open(name, Mode.EVERY) as c:
+            conn.send(("attached", c.config.flags & zinc._lib.RING_GROUP_ACCESS))
+            with c.acquire(10) as f:
+                conn.send(int(f.numpy(np.uint8)[0]))
+    except zinc.ZincError as e:
+        conn.send(repr(e))
+
+
+@pytest.mark.parametrize("group_access, mode", [(False, 0o600), (True, 0o660)])
+def test_group_access_sets_the_mode_and_same_uid_attaches(name, group_access, mode):
+    # Under the strictest umask: the library sets the mode, not the umask.
+    old = os.umask(0o077)
+    try:
+        p = zinc.Producer.create(name, slot_count=2, slot_size=4096, group_access=group_access)
+    finally:
+        os.umask(old)
+    with p:
+        assert os.stat("/dev/shm/zinc_" + name).st_mode & 0o777 == mode
+        parent, child = fork.Pipe()
+        proc = fork.Process(target=_open_in_child, args=(name, child))
+        proc.start()
+        assert parent.recv() == ("attached", zinc._lib.RING_GROUP_ACCESS if group_access else 0)
+        p.send(np.full(8, 42, np.uint8))
+        assert parent.recv() == 42
+        proc.join(30)
+        assert proc.exitcode == 0
+
+
+def test_group_access_flag_matches_the_header():
+    text = (REPO / "include" / "zinc" / "ring.h").read_text()
+    m = re.search(r"#define ZINC_RING_GROUP_ACCESS\s+(0x[0-9a-fA-F]+)u?", text)
+    assert m, "ZINC_RING_GROUP_ACCESS not found in ring.h"
+    assert zinc._lib.RING_GROUP_ACCESS == int(m.group(1), 16)

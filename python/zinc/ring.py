@@ -430,14 +430,16 @@ class Producer(_mem.Handle):
     @classmethod
     def create(cls, name, slot_count=8, slot_size=1 << 20, *, max_consumers=0,
                demote_after=None, spin_ns=0, prefault=False, hugepages=False,
-               timestamps=True, anonymous=False, listen=None):
+               timestamps=True, anonymous=False, listen=None, group_access=False):
         """Create ring `name` with `slot_count` slots (power of two) of
         `slot_size` bytes. demote_after (seconds): demote an EVERY consumer that
         blocks the producer longer than this to LOSSY (None = never).
         timestamps=False: the library reads no clock per frame (publish_ns is
         0, no latency histogram). anonymous=True (or listen=ADDRESS, which
         implies it): a sealed memfd with nothing in /dev/shm, which consumers
-        reach through listen() or fd() (docs/rendezvous.md)."""
+        reach through listen() or fd() (docs/rendezvous.md). group_access=True:
+        mode 0660 instead of 0600, for users of the creator's group who list
+        its uid in ZINC_TRUST_UID (ZINC_RING_GROUP_ACCESS)."""
         anonymous = anonymous or listen is not None
         b = _name(name)
         c = _lib.zinc_ring_config()
@@ -446,7 +448,8 @@ class Producer(_mem.Handle):
         c.slot_size = slot_size
         c.flags = ((_lib.RING_PREFAULT if prefault else 0) | (_lib.RING_HUGEPAGES if hugepages else 0)
                    | (0 if timestamps else _lib.RING_NO_TIMESTAMPS)
-                   | (_lib.RING_ANONYMOUS if anonymous else 0))
+                   | (_lib.RING_ANONYMOUS if anonymous else 0)
+                   | (_lib.RING_GROUP_ACCESS if group_access else 0))
         c.spin_ns = spin_ns
         c.demote_after_ns = 0 if demote_after is None else max(1, int(demote_after * 1e9))
         out = ctypes.c_void_p()

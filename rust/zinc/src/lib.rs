@@ -90,6 +90,29 @@
 //! # drop(frame); Ok(()) }
 //! ```
 //!
+//! Nor can a consumer's payload range ([`Consumer::mapping`]), which is an
+//! address and a length: reading it as a slice is `unsafe`, since the
+//! producer writes it meanwhile.
+//!
+//! ```compile_fail,E0505
+//! # fn f() -> zinc::Result<()> {
+//! let c = zinc::Consumer::open("cam0", zinc::Mode::Latest)?;
+//! let range = c.mapping();
+//! drop(c); // error: `c` is borrowed by `range`
+//! # println!("{:?}", range.as_ptr()); Ok(()) }
+//! ```
+//! ```compile_fail,E0133
+//! # fn f(c: &zinc::Consumer) {
+//! let bytes = c.mapping().as_slice(); // error: call to unsafe function
+//! # drop(bytes); }
+//! ```
+//! ```
+//! # fn f(c: &zinc::Consumer) {
+//! let range = c.mapping();
+//! let (base, len) = (range.as_ptr(), range.len()); // for cudaHostRegister & co
+//! # drop((base, len)); }
+//! ```
+//!
 //! The payload of a received frame is read-only:
 //!
 //! ```compile_fail,E0594
@@ -168,7 +191,7 @@ pub use crate::error::{Error, ErrorKind, Result, Torn};
 pub use crate::region::{inspect, inspect_fd, unlink, Region, RegionOptions};
 pub use crate::ring::{
     remove_stale, ring_connect, ring_stats, ring_stats_fd, socket_registry, wait_any, Consumer,
-    Descriptor, Mode, Producer, ProducerState, ReadFrame, RingConfig, RingStats, Timeout,
+    Descriptor, Mapping, Mode, Producer, ProducerState, ReadFrame, RingConfig, RingStats, Timeout,
     WriteFrame,
 };
 pub use crate::tensor::{DType, Element, Tensor};

@@ -7,6 +7,7 @@
 use std::borrow::BorrowMut;
 use std::ffi::{CStr, CString, OsStr};
 use std::fmt;
+use std::marker::PhantomData;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -251,15 +252,80 @@ pub(crate) fn c_address(address: &OsStr) -> Result<CString> {
     })
 }
 
-/// The payload range of a handle (zinc_*_mapping), empty if the library
-/// gave none.
-fn mapping_slice<'a>(rc: i32, base: *mut std::ffi::c_void, len: usize) -> &'a [u8] {
+/// The payload range of a handle (zinc_*_mapping): base and length, a
+/// dangling base and 0 if the library gave none.
+fn mapping_range(rc: i32, base: *mut std::ffi::c_void, len: usize) -> (*const u8, usize) {
     if rc != 0 || base.is_null() || len == 0 {
-        return &[];
+        return (NonNull::<u8>::dangling().as_ptr(), 0);
     }
-    // SAFETY: the library maps `len` bytes at `base` for the handle's life;
-    // the caller ties 'a to a borrow of the handle.
-    unsafe { std::slice::from_raw_parts(base as *const u8, len) }
+    (base as *const u8, len)
+}
+
+/// A consumer's payload range ([`Consumer::mapping`]): every slot's bytes,
+/// page-aligned, mapped while the consumer it borrows lives.
+///
+/// It is an address and a length, not a slice: the producer (another
+/// process, or another thread) writes these bytes while you hold it, so a
+/// `&[u8]` over them would be a data race that safe code could observe.
+/// Hand [`as_ptr`](Self::as_ptr) and [`len`](Self::len) to
+/// `cudaHostRegister`, `ibv_reg_mr` or `mlock`; read frames through
+/// [`Consumer::acquire`], which tells which bytes form a whole frame.
+#[derive(Clone, Copy)]
+pub struct Mapping<'c> {
+    base: *const u8,
+    len: usize,
+    // Borrows the consumer: the range is unmapped when it closes.
+    _consumer: PhantomData<&'c Consumer>,
+}
+
+// SAFETY: an address and a length; nothing is read through them without
+// `unsafe` (as_slice), so the value may cross threads. The borrow still
+// ties it to the consumer's life.
+unsafe impl Send for Mapping<'_> {}
+unsafe impl Sync for Mapping<'_> {}
+
+impl<'c> Mapping<'c> {
+    /// The first byte of the range (page-aligned; dangling when empty).
+    #[inline]
+    pub fn as_ptr(&self) -> *const u8 {
+        self.base
+    }
+
+    /// Bytes in the range: a page multiple holding every slot.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True only if the library gave no range (never for a live consumer).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The range as a slice.
+    ///
+    /// # Safety
+    ///
+    /// No byte of the range may be written while the slice lives — by the
+    /// producer (in any process), or through any other handle of the ring.
+    /// The library cannot promise that: the producer writes a slot whenever
+    /// it claims one, and a lapped LOSSY/LATEST reader's slot as well. Call
+    /// it only when you know the producer is stopped (it closed, or your own
+    /// protocol holds it), e.g. to inspect a ring after the fact; read live
+    /// frames through [`Consumer::acquire`] instead.
+    #[inline]
+    pub unsafe fn as_slice(&self) -> &'c [u8] {
+        // SAFETY: `len` mapped bytes at `base` for the consumer's life
+        // ('c); the caller vouches that nobody writes them meanwhile.
+        std::slice::from_raw_parts(self.base, self.len)
+    }
+}
+
+impl fmt::Debug for Mapping<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mapping").field("base", &self.base).field("len", &self.len).finish()
+    }
 }
 
 /// A frame's or a stream's description without its payload: size, tensor,
@@ -411,13 +477,21 @@ impl Producer {
 
     /// The page-aligned range holding every slot's payload, stable for the
     /// producer's life (`zinc_producer_mapping`): register it once with
-    /// `cudaHostRegister`, `ibv_reg_mr` or `mlock`. Frames are written
-    /// through [`claim`](Self::claim), which this borrow rules out meanwhile.
+    /// `cudaHostRegister`, `ibv_reg_mr` or `mlock`.
+    ///
+    /// A plain slice, unlike [`Consumer::mapping`]: only the ring's producer
+    /// writes payloads (consumers never do), a live ring has one producer,
+    /// and it writes only through [`claim`](Self::claim), which needs
+    /// `&mut self` and so cannot run while this borrow lives (nor from
+    /// another thread: `Producer` is not `Sync`).
     pub fn mapping(&self) -> &[u8] {
         let (mut base, mut len) = (std::ptr::null_mut(), 0usize);
         // SAFETY: valid handle and out-pointers.
         let rc = unsafe { sys::zinc_producer_mapping(self.raw.as_ptr(), &mut base, &mut len) };
-        mapping_slice(rc, base, len)
+        let (base, len) = mapping_range(rc, base, len);
+        // SAFETY: `len` bytes mapped at `base` while the producer lives
+        // (the borrow); nobody writes them while it lasts (see above).
+        unsafe { std::slice::from_raw_parts(base, len) }
     }
 
     /// The C handle, for calls the safe API does not wrap. It stays owned
@@ -788,14 +862,15 @@ impl Consumer {
     /// The page-aligned range holding every slot's payload, stable for the
     /// consumer's life (`zinc_consumer_mapping`; handles of one ring in one
     /// process share it): register it once with `cudaHostRegister`,
-    /// `ibv_reg_mr` or `mlock`. The producer writes these bytes while you
-    /// look: read frames through [`acquire`](Self::acquire), which checks
-    /// them.
-    pub fn mapping(&self) -> &[u8] {
+    /// `ibv_reg_mr` or `mlock`. A [`Mapping`], not a slice: the producer
+    /// writes these bytes while you look. Read frames through
+    /// [`acquire`](Self::acquire), which checks them.
+    pub fn mapping(&self) -> Mapping<'_> {
         let (mut base, mut len) = (std::ptr::null_mut(), 0usize);
         // SAFETY: valid handle and out-pointers.
         let rc = unsafe { sys::zinc_consumer_mapping(self.raw.as_ptr(), &mut base, &mut len) };
-        mapping_slice(rc, base, len)
+        let (base, len) = mapping_range(rc, base, len);
+        Mapping { base, len, _consumer: PhantomData }
     }
 
     /// The C handle, for calls the safe API does not wrap.

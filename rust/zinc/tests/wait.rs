@@ -268,6 +268,7 @@ fn mappings_hold_every_slot_and_are_shared() {
     // Handles of one ring in one process share one mapping.
     let cmap = (c.mapping().as_ptr(), c.mapping().len());
     assert_eq!(cmap, (pbase, plen));
+    assert!(!c.mapping().is_empty());
 
     for i in 0..2 * slots {
         let mut w = p.claim(WAIT).unwrap();
@@ -281,4 +282,34 @@ fn mappings_hold_every_slot_and_are_shared() {
         assert!(inside((pbase, plen), wp, wn), "slot {}", i);
     }
     assert_eq!(p.mapping().as_ptr(), pbase, "stable for the handle's life");
+}
+
+#[test]
+fn consumer_mapping_reads_the_slots_once_the_producer_is_gone() {
+    let name = Name::new("mapping_slice");
+    let mut p = Producer::create(&name, &RingConfig::new(2, 4096)).unwrap();
+    let mut c = Consumer::open(&name, Mode::Every).unwrap();
+    let base = c.mapping().as_ptr() as usize;
+    let mut offsets = Vec::new();
+    for tag in [0xa5u8, 0x5a] {
+        let mut w = p.claim(WAIT).unwrap();
+        w.write(&[tag; 16]).unwrap();
+        w.publish().unwrap();
+        let r = c.acquire(WAIT).unwrap();
+        offsets.push((r.data().as_ptr() as usize - base, tag));
+        drop(r);
+    }
+    drop(p); // nobody writes the payloads any more: as_slice's contract holds
+    let map = c.mapping();
+    // A `Mapping` is an address and a length that may cross threads.
+    let (addr, len) =
+        std::thread::scope(|s| s.spawn(|| (map.as_ptr() as usize, map.len())).join().unwrap());
+    assert_eq!((addr, len), (map.as_ptr() as usize, map.len()));
+    // SAFETY: the ring's producer is closed, no other handle writes it.
+    let bytes = unsafe { map.as_slice() };
+    assert_eq!(bytes.len(), map.len());
+    for (off, tag) in offsets {
+        assert_eq!(&bytes[off..off + 16], &[tag; 16], "slot at {}", off);
+    }
+    assert_eq!(c.acquire(Timeout::Poll).unwrap_err().kind(), ErrorKind::ProducerGone);
 }
