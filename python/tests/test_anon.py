@@ -105,6 +105,23 @@ def test_unsealed_descriptor_refused(name):
         os.close(fd)
 
 
+def test_unlisten_then_listen_again(name, address, registry):
+    with zinc.Producer.create(name, slot_count=4, slot_size=4096, listen=address) as p:
+        with zinc.Consumer.connect(address, Mode.EVERY) as c:
+            p.unlisten()
+            with pytest.raises(zinc.NotFound):
+                zinc.Consumer.connect(address)
+            with pytest.raises(zinc.InvalidArgument):
+                p.unlisten()
+            assert not [e for e in os.listdir(registry) if not e.startswith(".")]
+            p.send(np.full((16,), 7, np.uint16))
+            with c.acquire(0) as f:  # the attached consumer carries on
+                assert f.seq == 1 and int(f.numpy(np.uint16)[0]) == 7
+            p.listen(address)
+            with zinc.Consumer.connect(address) as c2:
+                assert c2.generation == p.generation
+
+
 def test_named_ring_does_not_listen(name, address):
     with zinc.Producer.create(name, slot_count=2, slot_size=4096) as p:
         with pytest.raises(zinc.InvalidArgument):

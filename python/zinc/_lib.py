@@ -373,6 +373,7 @@ zinc_producer_mapping = _ring("zinc_producer_mapping", c_int, _P, POINTER(c_void
                               POINTER(ctypes.c_size_t))
 # Sealed anonymous rings and the socket rendezvous (docs/rendezvous.md)
 zinc_producer_listen = _ring("zinc_producer_listen", c_int, _P, c_char_p)
+zinc_producer_unlisten = _ring("zinc_producer_unlisten", c_int, _P)
 zinc_producer_fd = _ring("zinc_producer_fd", c_int, _P)
 zinc_consumer_connect = _ring("zinc_consumer_connect", c_int, c_char_p, c_int, POINTER(_C))
 zinc_consumer_open_fd = _ring("zinc_consumer_open_fd", c_int, c_int, c_int, POINTER(_C))

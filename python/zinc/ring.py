@@ -470,6 +470,12 @@ class Producer(_mem.Handle):
         there."""
         check(_lib.zinc_producer_listen(self._handle(), _address(address)))
 
+    def unlisten(self):
+        """Stop serving before close(): nobody new connects (a path socket
+        is removed); attached consumers carry on, and listen() may be called
+        again. ValueError if not listening."""
+        check(_lib.zinc_producer_unlisten(self._handle()))
+
     def fd(self):
         """A new descriptor of this anonymous ring (an int; the caller closes
         it), to pass to one consumer (Consumer.open_fd in the other process)."""

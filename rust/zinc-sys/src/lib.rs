@@ -284,6 +284,7 @@ extern "C" {
 
     // Sealed anonymous rings and the socket rendezvous.
     pub fn zinc_producer_listen(p: *mut zinc_producer, address: *const c_char) -> c_int;
+    pub fn zinc_producer_unlisten(p: *mut zinc_producer) -> c_int;
     pub fn zinc_producer_fd(p: *mut zinc_producer) -> c_int;
     pub fn zinc_consumer_connect(
         address: *const c_char,

@@ -461,6 +461,15 @@ impl Producer {
         check(unsafe { sys::zinc_producer_listen(self.raw.as_ptr(), a.as_ptr()) })
     }
 
+    /// Stop serving before the producer is dropped: nobody new connects (a
+    /// path socket is removed); attached consumers carry on, and
+    /// [`listen`](Self::listen) may be called again. `InvalidArgument` if
+    /// not listening.
+    pub fn unlisten(&mut self) -> Result<()> {
+        // SAFETY: valid handle.
+        check(unsafe { sys::zinc_producer_unlisten(self.raw.as_ptr()) })
+    }
+
     /// A new descriptor of this anonymous ring (its own open file
     /// description, close-on-exec) for one consumer elsewhere: pass it on
     /// (fork, SCM_RIGHTS) and attach there with [`Consumer::open_fd`].

@@ -175,7 +175,17 @@ fn every_call_fails_with_a_code_and_a_message() {
     assert_eq!(inspect_fd(&file).unwrap_err().kind(), ErrorKind::Corrupted);
 
     // Connecting works once a producer listens.
-    assert!(Consumer::connect(&addr, Mode::Latest).is_ok());
+    let mut c = Consumer::connect(&addr, Mode::Latest).unwrap();
+
+    // unlisten: nobody new connects, the attached consumer carries on, the
+    // address is free for another producer; a second unlisten is an error.
+    p.unlisten().unwrap();
+    assert_eq!(Consumer::connect(&addr, Mode::Latest).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(p.unlisten().unwrap_err().kind(), ErrorKind::InvalidArgument);
+    q.listen(&addr).unwrap();
+    p.claim(Some(Duration::ZERO)).unwrap().publish().unwrap();
+    let f = c.acquire(Some(Duration::ZERO)).unwrap();
+    assert_eq!(f.seq(), 1, "the consumer of the unlistened ring carries on");
 }
 
 /// A listener registers its address for `zinc ls` (a symbolic link to it)
