@@ -101,8 +101,14 @@ typedef struct zinc_tensor {
 
 #define ZINC_FRAME_USER_SIZE 64
 
+#ifdef __cplusplus /* no C casts: C++ code built with -Wold-style-cast includes this */
+#define ZINC_FOURCC(a, b, c, d)                                                    \
+    (static_cast<uint32_t>(a) | (static_cast<uint32_t>(b) << 8) |                 \
+     (static_cast<uint32_t>(c) << 16) | (static_cast<uint32_t>(d) << 24))
+#else
 #define ZINC_FOURCC(a, b, c, d) \
     ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
+#endif
 #define ZINC_FOURCC_RAW    0u
 #define ZINC_FOURCC_GREY   ZINC_FOURCC('G', 'R', 'E', 'Y') /* 8-bit luma */
 #define ZINC_FOURCC_RGB24  ZINC_FOURCC('R', 'G', 'B', '3') /* V4L2 RGB24 */

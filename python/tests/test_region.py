@@ -126,3 +126,29 @@ def test_upstream_names(name):
         w.as_buffer()[0] = 5
         assert raw[0] == 5
         del raw
+
+
+@pytest.mark.parametrize("group_access, mode", [(False, 0o600), (True, 0o660)])
+def test_group_access_sets_the_mode(name, group_access, mode):
+    # Under the strictest umask: the library sets the mode, not the umask.
+    old = os.umask(0o077)
+    try:
+        r = zinc.Region.create(name, 4096, group_access=group_access)
+    finally:
+        os.umask(old)
+    try:
+        assert os.stat(f"/dev/shm/zinc_{name}").st_mode & 0o777 == mode
+        r.buffer()[:3] = b"abc"
+        with zinc.Region.open(name) as o:
+            assert bytes(o.buffer()[:3]) == b"abc"
+    finally:
+        r.close()
+
+
+def test_create_group_access_flag_matches_the_header():
+    import pathlib
+    import re
+    text = (pathlib.Path(__file__).resolve().parents[2] / "include" / "zinc" / "zinc.h").read_text()
+    m = re.search(r"#define ZINC_CREATE_GROUP_ACCESS\s+(0x[0-9a-fA-F]+)u?", text)
+    assert m, "ZINC_CREATE_GROUP_ACCESS not found in zinc.h"
+    assert zinc._lib.CREATE_GROUP_ACCESS == int(m.group(1), 16)

@@ -40,6 +40,7 @@ NAME_MAX = 250
 HEADER_SIZE = 64
 CREATE_REPLACE_STALE = 0x1
 CREATE_PREFAULT = 0x2
+CREATE_GROUP_ACCESS = 0x4
 
 # ---- constants (ring.h) ----------------------------------------------------
 EVERY, LOSSY, LATEST = 0, 1, 2

@@ -63,11 +63,14 @@ class Region(_mem.Handle):
 
     # ---- life cycle ---------------------------------------------------------
     @classmethod
-    def create(cls, name, capacity, *, layout=1, replace_stale=False, prefault=False):
+    def create(cls, name, capacity, *, layout=1, replace_stale=False, prefault=False,
+               group_access=False):
         """Create region `name` with `capacity` data bytes (page multiple).
 
         layout=2 puts the data one page into the object (upstream's newer
-        layout); replace_stale replaces a name whose owner is gone.
+        layout); replace_stale replaces a name whose owner is gone;
+        group_access makes the object 0660 instead of 0600 (for readers of
+        other users in the creator's group who trust this uid).
         Raises Exists, InvalidArgument, NoSpace, PermissionDenied, ...
         """
         b = _name(name)
@@ -75,13 +78,14 @@ class Region(_mem.Handle):
             raise InvalidArgument(_lib.EINVAL, "capacity must be a positive int "
                                   "(a multiple of the page size)")
         out = ctypes.c_void_p()
-        if layout == 1 and not replace_stale and not prefault:
+        if layout == 1 and not replace_stale and not prefault and not group_access:
             check(_lib.zinc_create(b, capacity, ctypes.byref(out)))
         else:
             opts = _lib.zinc_create_opts()
             opts.layout_version = layout
             opts.flags = ((_lib.CREATE_REPLACE_STALE if replace_stale else 0)
-                          | (_lib.CREATE_PREFAULT if prefault else 0))
+                          | (_lib.CREATE_PREFAULT if prefault else 0)
+                          | (_lib.CREATE_GROUP_ACCESS if group_access else 0))
             check(_lib.zinc_create_ex(b, capacity, ctypes.byref(opts), ctypes.byref(out)))
         return cls(out.value, b.decode(), True)
 

@@ -73,4 +73,9 @@ void zinc_hpp_alone(const char *name)
     (void)zinc::socket_registry(ec);
     (void)zinc::version_string();
     (void)(ec == zinc::errc::interrupted);
+    ap.unlisten(ec);
+    /* The C header's macros, expanded in C++ (-Wold-style-cast). */
+    std::uint32_t cc[] = {ZINC_FOURCC_GREY, ZINC_FOURCC_RGB24, ZINC_FOURCC_RGBA32,
+                          ZINC_FOURCC_NV12, ZINC_FOURCC_PC32F, ZINC_FOURCC('Y', 'U', 'Y', 'V')};
+    (void)cc;
 }
