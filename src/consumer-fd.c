@@ -31,7 +31,6 @@ enum { FDW_FIRED = 0, FDW_ARMED = 1, FDW_FIRING = 2 };
 
 struct zr_fdw {
     int efd;                      /* the descriptor the caller polls */
-    pid_t pid;                    /* process that made it (fork) */
     pthread_t thread;
     /* Consumer -> helper. `ctl` is bumped after each change of the words
      * below (release), the helper sleeps on it (private futex). */
@@ -257,7 +256,6 @@ ZINC_API int zinc_consumer_fd(zinc_consumer *c)
         free(w);
         return zinc__fail(-e, "consumer_fd: eventfd: %s", strerror(e));
     }
-    w->pid = getpid();
     w->pub_futex = &c->m.ctl->pub_futex;
     w->cons_waiters = &c->m.ctl->cons_waiters;
     w->prod_state = &c->m.ctl->prod_state;
@@ -303,8 +301,9 @@ void zinc__fdw_close(struct zinc_consumer *c)
     if (!w)
         return;
     c->fdw = NULL;
-    if (w->pid != getpid()) {
-        /* A forked child's copy: no helper here, the descriptor was closed
+    if (map_forked(&c->m)) {
+        /* A forked child's copy (made by its parent: consumer_fd refuses a
+         * forked handle): no helper here, the descriptor was closed
          * at fork, the waiter count is the parent's. */
         free(w);
         return;

@@ -56,7 +56,6 @@ struct zr_listener {
     int sock;            /* listening socket */
     int wake;            /* eventfd: zinc__listener_stop asks the thread to end */
     pthread_t thread;
-    pid_t pid;           /* process that made it (a forked child's copy is inert) */
     struct sockaddr_un sa;
     socklen_t salen;
     bool is_path;
@@ -398,7 +397,6 @@ ZINC_API int zinc_producer_listen(zinc_producer *p, const char *address)
     if (!l)
         return zinc__fail(-ENOMEM, "listen: out of memory");
     l->sock = l->wake = -1;
-    l->pid = getpid();
     int r = parse_address(address, &l->sa, &l->salen, "listen");
     if (r < 0) {
         free(l);
@@ -466,8 +464,9 @@ void zinc__listener_stop(struct zinc_producer *p)
     if (!l)
         return;
     p->listener = NULL;
-    if (l->pid != getpid()) {
-        /* A forked child: the thread is the parent's, and the fork handler
+    if (map_forked(&p->m)) {
+        /* A forked child's copy (listen refuses a forked handle, so the
+         * parent made it): the thread is the parent's, and the fork handler
          * closed our copies of the descriptors already. */
         free(l);
         return;
