@@ -300,9 +300,8 @@ struct chase {
 };
 
 /* Sleep until `deadline` or for CHASE_NAP_NS, whichever is first. */
-static int chase_nap(struct zinc_consumer *c, uint64_t deadline, uint64_t now)
+static int chase_nap(uint64_t deadline, uint64_t now)
 {
-    (void)c;
     uint64_t nap = CHASE_NAP_NS;
     if (deadline != UINT64_MAX && deadline > now && deadline - now < nap)
         nap = deadline - now;
@@ -338,7 +337,7 @@ static int chase_step(struct zinc_consumer *c, struct chase *ch, uint64_t head, 
     if (t - ch->t0 < CHASE_SPIN_NS)
         return ZINC_OK;
     uint64_t deadline = timeout_ns > 0 ? *start + (uint64_t)timeout_ns : UINT64_MAX;
-    return chase_nap(c, deadline, t);
+    return chase_nap(deadline, t);
 }
 
 ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t timeout_ns)
@@ -512,7 +511,7 @@ ZINC_API int zinc_consumer_acquire(zinc_consumer *c, zinc_frame *f, int64_t time
          * call is a peer writing the word (finding 7): rest instead of
          * spinning through the kernel. */
         if ((fr == 0 || fr == -EAGAIN) && ++idle_wakes > IDLE_WAKES) {
-            int nr = chase_nap(c, deadline, now);
+            int nr = chase_nap(deadline, now);
             if (nr < 0)
                 return nr;
         }
