@@ -452,4 +452,21 @@ static RU_UNUSED int ru_produce(zinc_producer *p, uint64_t size, bool atomic, bo
     return zinc_producer_publish(p, &f);
 }
 
+/* The scheduler state letter in a /proc/.../stat file ('S' asleep in the
+ * kernel, e.g. in FUTEX_WAIT; 'R' running), '?' if unknown. */
+static RU_UNUSED char ru_stat_state(const char *path)
+{
+    char buf[512];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return '?';
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return '?';
+    buf[n] = '\0';
+    char *q = strrchr(buf, ')');
+    return q && q[1] == ' ' ? q[2] : '?';
+}
+
 #endif /* ZINC_TESTS_RING_UTIL_H */

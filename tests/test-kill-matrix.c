@@ -451,18 +451,9 @@ static void teardown(void)
 /* Scheduler state of a process ('S' = asleep, e.g. in FUTEX_WAIT). */
 static char proc_state(pid_t pid)
 {
-    char path[64], buf[512];
+    char path[64];
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return '?';
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return '?';
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    return p && p[1] == ' ' ? p[2] : '?';
+    return ru_stat_state(path);
 }
 
 /* Poll shared memory until cond() holds or ms pass (a watchdog bound). */

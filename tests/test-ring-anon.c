@@ -117,40 +117,13 @@ static int stats_at(const char *address, zinc_ring_stats *rs, zinc_consumer_stat
 
 /* ---- children ------------------------------------------------------------- */
 
-struct kid {
-    pid_t pid;
-    int cmd; /* parent writes */
-    int evt; /* parent reads */
-};
-
-typedef void (*kid_fn)(int cmd, int evt, void *arg);
-
-static struct kid spawn(kid_fn fn, void *arg)
-{
-    int c[2], e[2];
-    cr_assert_eq(pipe(c), 0);
-    cr_assert_eq(pipe(e), 0);
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1);
-    if (pid == 0) {
-        alarm(30); /* never outlive a broken test */
-        close(c[1]);
-        close(e[0]);
-        fn(c[0], e[1], arg);
-        _exit(0);
-    }
-    close(c[0]);
-    close(e[1]);
-    return (struct kid){pid, c[1], e[0]};
-}
-
-static void kid_evt(const struct kid *k, const char *what)
+static void kid_evt(const struct ru_kid *k, const char *what)
 {
     int r = ru_await(k->evt, WATCHDOG_MS);
     cr_assert_eq(r, 0, "child %d: no '%s' event (%d)", (int)k->pid, what, r);
 }
 
-static int kid_end(const struct kid *k)
+static int kid_end(const struct ru_kid *k)
 {
     int st = ru_reap(k->pid, WATCHDOG_MS);
     cr_assert(st != -110, "child %d did not finish within the watchdog", (int)k->pid);
@@ -255,7 +228,7 @@ static void three_modes(const char *address, int how_fd)
     ru_result *res = ru_shared(3 * sizeof(ru_result));
     cr_assert_not_null(res);
     int sp[3][2];
-    struct kid k[3];
+    struct ru_kid k[3];
     struct cons_arg a[3];
     for (int i = 0; i < 3; i++) {
         cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sp[i]), 0);
@@ -266,7 +239,7 @@ static void three_modes(const char *address, int how_fd)
     if (how_fd) {
         /* Forked before the ring exists: they get it only by descriptor. */
         for (int i = 0; i < 3; i++)
-            k[i] = spawn(consumer_kid, &a[i]);
+            k[i] = ru_spawn(consumer_kid, &a[i], 30);
         p = make_producer(8, 8192, NULL);
         for (int i = 0; i < 3; i++) {
             int fd = zinc_producer_fd(p);
@@ -278,7 +251,7 @@ static void three_modes(const char *address, int how_fd)
     } else {
         p = make_producer(8, 8192, address);
         for (int i = 0; i < 3; i++)
-            k[i] = spawn(consumer_kid, &a[i]);
+            k[i] = ru_spawn(consumer_kid, &a[i], 30);
     }
     for (int i = 0; i < 3; i++)
         kid_evt(&k[i], "attached");
@@ -383,7 +356,7 @@ Test(ring_anon, truncation_impossible_for_every_holder)
     int rfd = open(path, O_RDWR);
     cr_assert_geq(rfd, 0);
     expect_sealed(rfd, "reopened through /proc");
-    struct kid k = spawn(sealed_kid, NULL);
+    struct ru_kid k = ru_spawn(sealed_kid, NULL, 30);
     kid_evt(&k, "tried");
     int st = kid_end(&k);
     cr_expect(ru_exit_ok(st), "another process could resize or reseal (status %d)", st);
@@ -420,7 +393,7 @@ Test(ring_anon, punched_hole_zeroes_without_sigbus)
 {
     int *rc = ru_shared(sizeof(int));
     zinc_producer *p = make_producer(4, 4096, g_abs);
-    struct kid k = spawn(punched_consumer_kid, rc);
+    struct ru_kid k = ru_spawn(punched_consumer_kid, rc, 30);
     kid_evt(&k, "attached");
     for (int i = 0; i < 10; i++)
         cr_assert_eq(ru_produce(p, 100, false, false, -1), 0);
@@ -792,7 +765,7 @@ Test(ring_anon, other_uid_refused_both_ways)
     if (geteuid() != 0)
         cr_skip_test("needs root (a second uid through setresuid)");
     /* A producer of another user: the consumer refuses it. */
-    struct kid k = spawn(foreign_producer_kid, NULL);
+    struct ru_kid k = ru_spawn(foreign_producer_kid, NULL, 30);
     kid_evt(&k, "listening");
     char addr[240];
     snprintf(addr, sizeof(addr), "%s-foreign", g_abs);
@@ -822,7 +795,7 @@ Test(ring_anon, other_uid_refused_both_ways)
     cr_assert_eq(stat(g_path, &sst), 0);
     cr_expect_eq(sst.st_mode & 0777, 0600, "socket mode 0%o", sst.st_mode & 0777);
     int *rc = ru_shared(6 * sizeof(int));
-    k = spawn(foreign_consumer_kid, rc);
+    k = ru_spawn(foreign_consumer_kid, rc, 30);
     kid_evt(&k, "tried");
     cr_expect(ru_exit_ok(kid_end(&k)));
     cr_expect_eq(rc[0], ZINC_EPERM, "foreign consumer over the abstract socket: %d", rc[0]);
@@ -870,12 +843,12 @@ Test(ring_anon, producer_sigkill_seen_by_consumers_and_replaced)
     ru_result *res = ru_shared(3 * sizeof(ru_result));
     struct cons_arg ca[3];
     struct prod_arg pa = {g_path, 5};
-    struct kid pk = spawn(producer_kid, &pa);
+    struct ru_kid pk = ru_spawn(producer_kid, &pa, 30);
     kid_evt(&pk, "listening");
-    struct kid k[3];
+    struct ru_kid k[3];
     for (int i = 0; i < 3; i++) {
         ca[i] = (struct cons_arg){g_path, -1, -1, (zinc_delivery)i, &res[i]};
-        k[i] = spawn(consumer_kid, &ca[i]);
+        k[i] = ru_spawn(consumer_kid, &ca[i], 30);
         kid_evt(&k[i], "attached");
     }
     zinc_ring_stats rs;
@@ -939,7 +912,7 @@ static void holder_kid(int cmd, int evt, void *arg)
 
 Test(ring_anon, dead_every_consumer_evicted)
 {
-    struct kid k = spawn(holder_kid, NULL);
+    struct ru_kid k = ru_spawn(holder_kid, NULL, 30);
     zinc_producer *p = make_producer(2, 256, g_abs);
     ru_signal(k.cmd);
     kid_evt(&k, "attached");
@@ -994,7 +967,7 @@ Test(ring_anon, forked_child_does_not_serve_or_keep_alive)
     zinc_producer *p = make_producer(4, 4096, g_abs);
     zinc_consumer *c = NULL;
     cr_assert_eq(zinc_consumer_connect(g_abs, ZINC_LATEST, &c), 0);
-    struct kid k = spawn(idle_kid, NULL);
+    struct ru_kid k = ru_spawn(idle_kid, NULL, 30);
     kid_evt(&k, "forked");
     int watch = zinc_ring_connect(g_abs);
     cr_assert_geq(watch, 0);
@@ -1165,7 +1138,7 @@ Test(ring_anon, consumer_with_private_dev_shm)
     cr_assert(ru_exists(mname));
     ru_result *res = ru_shared(sizeof(ru_result));
     struct cons_arg a = {g_path, -1, -1, ZINC_EVERY, res};
-    struct kid k = spawn(ns_consumer_kid, &a);
+    struct ru_kid k = ru_spawn(ns_consumer_kid, &a, 30);
     int r = ru_await(k.evt, WATCHDOG_MS);
     if (r != 0) {
         int st = kid_end(&k);

@@ -177,7 +177,7 @@ static void body_random(zinc_producer *p, void *arg)
 static void no_missed_readiness(uint64_t frames)
 {
     struct random_run a = { frames, 0x5eed0fd };
-    struct wu_kid k = wu_spawn_producer(g_name, 8, 64, body_random, &a);
+    struct ru_kid k = wu_spawn_producer(g_name, 8, 64, body_random, &a);
     zinc_consumer *c = open_consumer(ZINC_EVERY);
     int fd = zinc_consumer_fd(c);
     cr_assert_geq(fd, 0);
@@ -351,7 +351,7 @@ static void body_hang(zinc_producer *p, void *arg)
 
 static void producer_death(void)
 {
-    struct wu_kid k = wu_spawn_producer(g_name, 4, 64, body_hang, NULL);
+    struct ru_kid k = wu_spawn_producer(g_name, 4, 64, body_hang, NULL);
     zinc_consumer *c = open_consumer(ZINC_EVERY);
     int fd = zinc_consumer_fd(c);
     cr_assert_geq(fd, 0);

@@ -29,12 +29,6 @@ TestSuite(ring_live, .init = ru_suite_setup, .fini = ru_suite_teardown, .timeout
 
 /* ---- child processes ---------------------------------------------------- */
 
-struct kid {
-    pid_t pid;
-    int cmd;  /* parent writes: one byte per command */
-    int evt;  /* parent reads: one byte per event */
-};
-
 struct kid_arg {
     const char *name;
     zinc_delivery mode;
@@ -43,39 +37,18 @@ struct kid_arg {
     ru_result *res;
 };
 
-typedef void (*kid_fn)(int cmd, int evt, const struct kid_arg *a);
-
-static struct kid spawn(kid_fn fn, const struct kid_arg *a)
-{
-    int c[2], e[2];
-    cr_assert_eq(pipe(c), 0);
-    cr_assert_eq(pipe(e), 0);
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1);
-    if (pid == 0) {
-        alarm(30); /* never outlive a broken test */
-        close(c[1]);
-        close(e[0]);
-        fn(c[0], e[1], a);
-        _exit(0);
-    }
-    close(c[0]);
-    close(e[1]);
-    return (struct kid){ pid, c[1], e[0] };
-}
-
-static void kid_cmd(const struct kid *k)
+static void kid_cmd(const struct ru_kid *k)
 {
     cr_assert_eq(ru_signal(k->cmd), 0);
 }
 
-static void kid_evt(const struct kid *k, const char *what)
+static void kid_evt(const struct ru_kid *k, const char *what)
 {
     int r = ru_await(k->evt, 20000);
     cr_assert_eq(r, 0, "child %d: no '%s' event (%d)", (int)k->pid, what, r);
 }
 
-static void kid_kill(const struct kid *k)
+static void kid_kill(const struct ru_kid *k)
 {
     kill(k->pid, SIGKILL);
     int st = ru_reap(k->pid, WATCHDOG_MS);
@@ -83,8 +56,9 @@ static void kid_kill(const struct kid *k)
 }
 
 /* Consumer: wait for "go", attach, report, consume until the end. */
-static void consumer_kid(int cmd, int evt, const struct kid_arg *a)
+static void consumer_kid(int cmd, int evt, void *arg)
 {
+    const struct kid_arg *a = arg;
     if (ru_await(cmd, 20000) != 0)
         _exit(10);
     zinc_consumer *c = NULL;
@@ -100,8 +74,9 @@ static void consumer_kid(int cmd, int evt, const struct kid_arg *a)
 }
 
 /* EVERY consumer that acquires one frame and holds it until killed. */
-static void holder_kid(int cmd, int evt, const struct kid_arg *a)
+static void holder_kid(int cmd, int evt, void *arg)
 {
+    const struct kid_arg *a = arg;
     if (ru_await(cmd, 20000) != 0)
         _exit(10);
     zinc_consumer *c = NULL;
@@ -117,8 +92,9 @@ static void holder_kid(int cmd, int evt, const struct kid_arg *a)
 }
 
 /* Consumer that attaches and then waits to be killed. */
-static void idle_consumer_kid(int cmd, int evt, const struct kid_arg *a)
+static void idle_consumer_kid(int cmd, int evt, void *arg)
 {
+    const struct kid_arg *a = arg;
     zinc_consumer *c = NULL;
     if (zinc_consumer_open(a->name, a->mode, &c) != 0)
         _exit(11);
@@ -129,8 +105,9 @@ static void idle_consumer_kid(int cmd, int evt, const struct kid_arg *a)
 
 /* Producer: create, report, wait for "publish", publish a->frames, report,
  * then wait (to be killed, or "close"). */
-static void producer_kid(int cmd, int evt, const struct kid_arg *a)
+static void producer_kid(int cmd, int evt, void *arg)
 {
+    const struct kid_arg *a = arg;
     zinc_ring_config cfg = ru_cfg(a->slots, 4096);
     zinc_producer *p = NULL;
     if (zinc_producer_create(a->name, &cfg, &p) != 0)
@@ -196,10 +173,10 @@ Test(ring_live, producer_close_wakes_sleepers)
 {
     skip_without_shm();
     ru_result *res = results(3);
-    struct kid k[3];
+    struct ru_kid k[3];
     for (int i = 0; i < 3; i++) {
         struct kid_arg a = { g_name, (zinc_delivery)i, 0, 0, &res[i] };
-        k[i] = spawn(consumer_kid, &a);
+        k[i] = ru_spawn(consumer_kid, &a, 30);
     }
     zinc_ring_config cfg = ru_cfg(8, 4096);
     zinc_producer *p = NULL;
@@ -253,13 +230,13 @@ Test(ring_live, producer_sigkill_wakes_sleepers)
 {
     skip_without_shm();
     ru_result *res = results(3);
-    struct kid k[3];
+    struct ru_kid k[3];
     for (int i = 0; i < 3; i++) {
         struct kid_arg a = { g_name, (zinc_delivery)i, 0, 0, &res[i] };
-        k[i] = spawn(consumer_kid, &a);
+        k[i] = ru_spawn(consumer_kid, &a, 30);
     }
     struct kid_arg pa = { g_name, ZINC_EVERY, 8, 3, NULL };
-    struct kid pk = spawn(producer_kid, &pa);
+    struct ru_kid pk = ru_spawn(producer_kid, &pa, 30);
     kid_evt(&pk, "created");
     for (int i = 0; i < 3; i++)
         kid_cmd(&k[i]);
@@ -286,7 +263,7 @@ Test(ring_live, poller_sees_dead_producer)
      * and -32 (not -11 forever) once it is dead. */
     skip_without_shm();
     struct kid_arg pa = { g_name, ZINC_EVERY, 4, 0, NULL };
-    struct kid pk = spawn(producer_kid, &pa);
+    struct ru_kid pk = ru_spawn(producer_kid, &pa, 30);
     kid_evt(&pk, "created");
     zinc_consumer *c = NULL;
     cr_assert_eq(zinc_consumer_open(g_name, ZINC_LOSSY, &c), 0);
@@ -316,7 +293,7 @@ static void evict_case(int64_t claim_timeout)
 {
     skip_without_shm();
     struct kid_arg a = { g_name, ZINC_EVERY, 0, 0, NULL };
-    struct kid k = spawn(holder_kid, &a);
+    struct ru_kid k = ru_spawn(holder_kid, &a, 30);
     zinc_ring_config cfg = ru_cfg(2, 256);
     zinc_producer *p = NULL;
     cr_assert_eq(zinc_producer_create(g_name, &cfg, &p), 0);
@@ -502,7 +479,7 @@ Test(ring_live, dead_producer_replaced)
 {
     skip_without_shm();
     struct kid_arg pa = { g_name, ZINC_EVERY, 8, 3, NULL };
-    struct kid pk = spawn(producer_kid, &pa);
+    struct ru_kid pk = ru_spawn(producer_kid, &pa, 30);
     kid_evt(&pk, "created");
     zinc_consumer *old = NULL;
     cr_assert_eq(zinc_consumer_open(g_name, ZINC_EVERY, &old), 0);
@@ -556,7 +533,7 @@ Test(ring_live, sleeper_learns_of_replacement)
     skip_without_shm();
     ru_result *res = results(1);
     struct kid_arg a = { g_name, ZINC_LATEST, 0, 0, &res[0] };
-    struct kid k = spawn(consumer_kid, &a);
+    struct ru_kid k = ru_spawn(consumer_kid, &a, 30);
     zinc_ring_config cfg = ru_cfg(4, 256);
     zinc_producer *p = NULL;
     cr_assert_eq(zinc_producer_create(g_name, &cfg, &p), 0);
@@ -602,7 +579,7 @@ Test(ring_live, remove_stale)
 
     /* Dead producer (SIGKILL): removable. */
     struct kid_arg pa = { g_name, ZINC_EVERY, 4, 1, NULL };
-    struct kid pk = spawn(producer_kid, &pa);
+    struct ru_kid pk = ru_spawn(producer_kid, &pa, 30);
     kid_evt(&pk, "created");
     cr_expect_eq(zinc_ring_remove_stale(g_name), -17);
     kid_kill(&pk);
@@ -614,7 +591,7 @@ Test(ring_live, open_after_producer_died)
 {
     skip_without_shm();
     struct kid_arg pa = { g_name, ZINC_EVERY, 8, 2, NULL };
-    struct kid pk = spawn(producer_kid, &pa);
+    struct ru_kid pk = ru_spawn(producer_kid, &pa, 30);
     kid_evt(&pk, "created");
     kid_cmd(&pk);
     kid_evt(&pk, "published");
@@ -654,7 +631,7 @@ Test(ring_live, name_lifetime)
     /* A dead consumer does not keep the name alive. */
     cr_assert_eq(zinc_producer_create(g_name, &cfg, &p), 0);
     struct kid_arg ka = { g_name, ZINC_EVERY, 0, 0, NULL };
-    struct kid k = spawn(idle_consumer_kid, &ka);
+    struct ru_kid k = ru_spawn(idle_consumer_kid, &ka, 30);
     kid_evt(&k, "attached");
     kid_kill(&k);
     zinc_producer_close(p);
@@ -665,8 +642,9 @@ Test(ring_live, name_lifetime)
 
 /* Do what a creator does first — create the object, take the producer token
  * (OFD write lock on byte 0), size it — and stop there, before any magic. */
-static void half_creator_kid(int cmd, int evt, const struct kid_arg *a)
+static void half_creator_kid(int cmd, int evt, void *arg)
 {
+    const struct kid_arg *a = arg;
     char obj[300];
     snprintf(obj, sizeof(obj), "/zinc_%s", a->name);
     int fd = shm_open(obj, O_CREAT | O_EXCL | O_RDWR, 0600);
@@ -686,7 +664,7 @@ Test(ring_live, creator_died_half_way)
 {
     skip_without_shm();
     struct kid_arg a = { g_name, ZINC_EVERY, 0, 0, NULL };
-    struct kid k = spawn(half_creator_kid, &a);
+    struct ru_kid k = ru_spawn(half_creator_kid, &a, 30);
     kid_evt(&k, "half-made");
     zinc_consumer *c = NULL;
     cr_expect_eq(zinc_consumer_open(g_name, ZINC_EVERY, &c), -11, "still being created");
@@ -703,7 +681,7 @@ Test(ring_live, creator_died_half_way)
     cr_expect(!ru_exists(g_name));
 
     /* And zinc_ring_remove_stale removes a half-made name too. */
-    k = spawn(half_creator_kid, &a);
+    k = ru_spawn(half_creator_kid, &a, 30);
     kid_evt(&k, "half-made");
     kid_kill(&k);
     cr_expect_eq(zinc_ring_remove_stale(g_name), 0);

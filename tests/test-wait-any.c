@@ -138,7 +138,7 @@ static void eight_producers(void)
 {
     static const uint64_t pauses[NR] = { 0, 0, 10000, 50000, 100000, 200000, 500000, 1000000 };
     struct rate rates[NR];
-    struct wu_kid kids[NR];
+    struct ru_kid kids[NR];
     char nm[200];
     uint64_t frames = ru_long() ? 20000 : 1500, total = 0;
     for (int i = 0; i < NR; i++) {
@@ -291,7 +291,7 @@ static void body_hang(zinc_producer *p, void *arg)
 
 static void dead_producer(void)
 {
-    struct wu_kid kids[3];
+    struct ru_kid kids[3];
     zinc_consumer *cs[3];
     char nm[200];
     for (int i = 0; i < 3; i++) {

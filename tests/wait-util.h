@@ -13,57 +13,53 @@
 #include <pthread.h>
 
 #include "layout.h"
+#include "ring-suite.h"
 #include "ring-util.h"
 
 /* A producer in its own process: it creates ring `name`, writes one byte
  * on `evt` when the ring exists, then waits for one byte on `cmd` before it
  * runs `body` (which publishes), closes and exits. */
-struct wu_kid {
-    pid_t pid;
-    int cmd; /* parent writes */
-    int evt; /* parent reads */
-};
-
 typedef void (*wu_body)(zinc_producer *p, void *arg);
 
-static RU_UNUSED struct wu_kid wu_spawn_producer(const char *name, uint32_t slots,
+struct wu_producer {
+    const char *name;
+    uint32_t slots;
+    uint64_t slot_size;
+    wu_body body;
+    void *arg;
+};
+
+static void wu_producer_main(int cmd, int evt, void *arg)
+{
+    const struct wu_producer *w = arg;
+    zinc_ring_config cfg = ru_cfg(w->slots, w->slot_size);
+    cfg.spin_ns = 1000;
+    zinc_producer *p = NULL;
+    if (zinc_producer_create(w->name, &cfg, &p) != 0)
+        _exit(3);
+    ru_signal(evt);
+    if (ru_await(cmd, 60000) != 0)
+        _exit(4);
+    if (w->body)
+        w->body(p, w->arg);
+    zinc_producer_close(p);
+}
+
+static RU_UNUSED struct ru_kid wu_spawn_producer(const char *name, uint32_t slots,
                                                  uint64_t slot_size, wu_body body, void *arg)
 {
-    int c[2], e[2];
-    cr_assert_eq(pipe(c), 0);
-    cr_assert_eq(pipe(e), 0);
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1);
-    if (pid == 0) {
-        alarm(120); /* never outlive a broken test */
-        close(c[1]);
-        close(e[0]);
-        zinc_ring_config cfg = ru_cfg(slots, slot_size);
-        cfg.spin_ns = 1000;
-        zinc_producer *p = NULL;
-        if (zinc_producer_create(name, &cfg, &p) != 0)
-            _exit(3);
-        ru_signal(e[1]);
-        if (ru_await(c[0], 60000) != 0)
-            _exit(4);
-        if (body)
-            body(p, arg);
-        zinc_producer_close(p);
-        _exit(0);
-    }
-    close(c[0]);
-    close(e[1]);
-    struct wu_kid k = { pid, c[1], e[0] };
+    struct wu_producer w = { name, slots, slot_size, body, arg };
+    struct ru_kid k = ru_spawn(wu_producer_main, &w, 120);
     cr_assert_eq(ru_await(k.evt, 20000), 0, "producer of %s did not start", name);
     return k;
 }
 
-static RU_UNUSED void wu_go(const struct wu_kid *k)
+static RU_UNUSED void wu_go(const struct ru_kid *k)
 {
     cr_assert_eq(ru_signal(k->cmd), 0);
 }
 
-static RU_UNUSED void wu_finish(const struct wu_kid *k, int timeout_ms)
+static RU_UNUSED void wu_finish(const struct ru_kid *k, int timeout_ms)
 {
     int st = ru_reap(k->pid, timeout_ms);
     cr_expect(ru_exit_ok(st), "producer %d ended with status %d", (int)k->pid, st);
@@ -84,18 +80,9 @@ static RU_UNUSED struct zr_ctl *wu_ctl(const char *name, uint8_t **raw, size_t *
  * kernel, 'R' running), '?' if unknown. */
 static RU_UNUSED char wu_thread_state(pid_t tid)
 {
-    char p[96], buf[512];
+    char p[96];
     snprintf(p, sizeof(p), "/proc/self/task/%d/stat", (int)tid);
-    int fd = open(p, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return '?';
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return '?';
-    buf[n] = '\0';
-    char *q = strrchr(buf, ')');
-    return q && q[1] == ' ' ? q[2] : '?';
+    return ru_stat_state(p);
 }
 
 /* Wait (bounded, 5 s) until thread `tid` sleeps in the kernel. */
