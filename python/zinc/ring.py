@@ -412,13 +412,41 @@ class Frame:
         return f"<zinc.Frame seq={self.seq} size={self.size} {what}{state}>"
 
 
-class Producer(_mem.Handle):
+class _RingHandle(_mem.Handle):
+    """What Producer and Consumer share: the slots' mapping and pinning."""
+
+    _mapping_fn = None  # the C call, zinc_producer_mapping or zinc_consumer_mapping
+
+    def mapping(self):
+        """(address, length): the page-aligned range holding every slot's
+        payload, stable while the handle is open (zinc_*_mapping)."""
+        base, n = ctypes.c_void_p(), ctypes.c_size_t()
+        check(getattr(_lib, self._mapping_fn)(self._handle(), ctypes.byref(base),
+                                              ctypes.byref(n)))
+        return int(base.value), int(n.value)
+
+    def pin(self):
+        """Register the slots with CUDA (cudaHostRegister through torch), so
+        GPU copies of them (frame.to_torch("cuda")) are direct DMA without a
+        staging copy; idempotent, undone at close. CudaUnavailable without
+        torch or without a CUDA device."""
+        from . import gpu
+        gpu.pin(self)
+
+    def _unpin(self):
+        if getattr(self, "_pinned", None):
+            from . import gpu
+            gpu.unpin(self)
+
+
+class Producer(_RingHandle):
     """The writing end of a ring. ``Producer.create(name, slot_count=,
     slot_size=, ...)``; then ``claim()`` a frame, fill it, ``publish()`` it.
     Close (or leave the ``with`` block) to tell consumers it is over; the
     mapping stays until the last array made from it is gone."""
 
     _what = "producer"
+    _mapping_fn = "zinc_producer_mapping"
 
     def __init__(self, handle, name, cfg):
         self._h = handle
@@ -584,28 +612,12 @@ class Producer(_mem.Handle):
         ctypes.memmove(d.user, ub, len(ub))
         check(_lib.zinc_producer_set_stream(h, ctypes.byref(d)))
 
-    def mapping(self):
-        """(address, length): the page-aligned range holding every slot's
-        payload, stable while the producer is open (zinc_producer_mapping)."""
-        base, n = ctypes.c_void_p(), ctypes.c_size_t()
-        check(_lib.zinc_producer_mapping(self._handle(), ctypes.byref(base), ctypes.byref(n)))
-        return int(base.value), int(n.value)
-
-    def pin(self):
-        """Register the slots with CUDA (cudaHostRegister through torch), so
-        GPU copies of them are direct DMA; idempotent, undone at close.
-        CudaUnavailable without torch or without a CUDA device."""
-        from . import gpu
-        gpu.pin(self)
-
     def close(self):
         """Mark the ring closed (consumers get ProducerGone after draining)."""
         if self._h is not None:
             if self._claimed is not None and self._claimed._live:
                 self._claimed._end()  # the C close aborts it
-            if getattr(self, "_pinned", None):
-                from . import gpu
-                gpu.unpin(self)
+            self._unpin()
             self._h = None
             self._keeper = None
 
@@ -613,12 +625,13 @@ class Producer(_mem.Handle):
         return f"<zinc.Producer {self._name!r}{' closed' if self._h is None else ''}>"
 
 
-class Consumer(_mem.Handle):
+class Consumer(_RingHandle):
     """The reading end of a ring. ``Consumer.open(name, mode=Mode.LATEST)``;
     ``acquire()`` a frame, read it, ``release()`` it. Iterating yields frames
     until the producer is gone."""
 
     _what = "consumer"
+    _mapping_fn = "zinc_consumer_mapping"
 
     def __init__(self, handle, name, mode):
         self._h = handle
@@ -802,21 +815,6 @@ class Consumer(_mem.Handle):
         from . import aio
         return aio.frames(self)
 
-    def mapping(self):
-        """(address, length): the page-aligned range holding every slot's
-        payload, stable while the consumer is open (zinc_consumer_mapping)."""
-        base, n = ctypes.c_void_p(), ctypes.c_size_t()
-        check(_lib.zinc_consumer_mapping(self._handle(), ctypes.byref(base), ctypes.byref(n)))
-        return int(base.value), int(n.value)
-
-    def pin(self):
-        """Register the slots with CUDA (cudaHostRegister through torch), so
-        frame.to_torch("cuda") copies them by DMA without a staging copy;
-        idempotent, undone at close. CudaUnavailable without torch or
-        without a CUDA device."""
-        from . import gpu
-        gpu.pin(self)
-
     def close(self):
         """Detach (a held frame is given back). The mapping stays until the
         last array made from it is gone."""
@@ -824,9 +822,7 @@ class Consumer(_mem.Handle):
             if self._held is not None and self._held._live:
                 self._held._end()
             self._held = None
-            if getattr(self, "_pinned", None):
-                from . import gpu
-                gpu.unpin(self)
+            self._unpin()
             self._h = None
             self._keeper = None
 
