@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "zinc-format.h"
 
@@ -578,4 +579,23 @@ void gst_zinc_desc_key(const zinc_frame *f, GstZincDescKey *key)
     } else {
         key->size = f->size;
     }
+}
+
+guint64 gst_zinc_mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (guint64)ts.tv_sec * 1000000000u + (guint64)ts.tv_nsec;
+}
+
+gint64 gst_zinc_clock_offset(GstZincClockMap *map, GstClock *clock)
+{
+    if (clock != map->seen) {
+        GstClockType type = GST_CLOCK_TYPE_REALTIME;
+        if (GST_IS_SYSTEM_CLOCK(clock))
+            g_object_get(clock, "clock-type", &type, NULL);
+        map->is_mono = type == GST_CLOCK_TYPE_MONOTONIC;
+        map->seen = clock;
+    }
+    return map->is_mono ? 0 : (gint64)gst_zinc_mono_now() - (gint64)gst_clock_get_time(clock);
 }

@@ -102,6 +102,19 @@ typedef struct GstZincDescKey {
 } GstZincDescKey;
 void gst_zinc_desc_key(const zinc_frame *f, GstZincDescKey *key);
 
+/* Mapping a pipeline clock's time to CLOCK_MONOTONIC (the ring's clock):
+ * GStreamer's default system clock is CLOCK_MONOTONIC itself; another
+ * clock is mapped through the offset between the two read now. `seen` is
+ * the clock last judged (compared only, never dereferenced). */
+typedef struct GstZincClockMap {
+    GstClock *seen;
+    gboolean is_mono;
+} GstZincClockMap;
+/* CLOCK_MONOTONIC now, in ns. */
+guint64 gst_zinc_mono_now(void);
+/* CLOCK_MONOTONIC minus `clock`'s time, now: 0 for a monotonic system clock. */
+gint64 gst_zinc_clock_offset(GstZincClockMap *map, GstClock *clock);
+
 /* Error domain of this file's GErrors. */
 #define GST_ZINC_ERROR (gst_zinc_error_quark())
 GQuark gst_zinc_error_quark(void);

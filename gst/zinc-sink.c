@@ -75,8 +75,7 @@ struct _GstZincSink {
     guint64 frame_size; /* 0 when the caps leave it free */
     gint unlocked;
     gboolean consumers_ready; /* wait-consumers met for this ring */
-    GstClock *clock_seen; /* clock whose offset to CLOCK_MONOTONIC is cached */
-    gboolean clock_is_mono;
+    GstZincClockMap clock_map;
 };
 
 G_DEFINE_TYPE(GstZincSink, gst_zinc_sink, GST_TYPE_BASE_SINK)
@@ -84,13 +83,6 @@ G_DEFINE_TYPE(GstZincSink, gst_zinc_sink, GST_TYPE_BASE_SINK)
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS,
     GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GST_ZINC_VIDEO_FORMATS) "; " GST_ZINC_TENSOR_MEDIA));
-
-static guint64 mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (guint64)ts.tv_sec * 1000000000u + (guint64)ts.tv_nsec;
-}
 
 /* ---- the ring --------------------------------------------------------------- */
 
@@ -271,18 +263,8 @@ static guint64 timestamp_of(GstZincSink *self, GstBuffer *buf)
             gst_object_unref(clock);
         return 0;
     }
-    if (clock != self->clock_seen) {
-        GstClockType type = GST_CLOCK_TYPE_REALTIME;
-        if (GST_IS_SYSTEM_CLOCK(clock))
-            g_object_get(clock, "clock-type", &type, NULL);
-        self->clock_is_mono = type == GST_CLOCK_TYPE_MONOTONIC;
-        self->clock_seen = clock; /* compared only, never dereferenced */
-    }
     guint64 t = rt + gst_element_get_base_time(GST_ELEMENT(self));
-    if (!self->clock_is_mono) {
-        gint64 off = (gint64)mono_now() - (gint64)gst_clock_get_time(clock);
-        t = (guint64)((gint64)t + off);
-    }
+    t = (guint64)((gint64)t + gst_zinc_clock_offset(&self->clock_map, clock));
     gst_object_unref(clock);
     return t;
 }
@@ -390,7 +372,7 @@ static gboolean send_eos_frame(GstZincSink *self)
         memset(&eos.tensor, 0, sizeof(eos.tensor));
         eos.fourcc = 0;
         eos.flags = ZINC_FRAME_END_OF_STREAM;
-        eos.timestamp_ns = mono_now();
+        eos.timestamp_ns = gst_zinc_mono_now();
         int rc = gst_zinc_producer_publish(self->zp, &eos);
         if (rc != 0)
             GST_WARNING_OBJECT(self, "END_OF_STREAM frame not published (%d): %s", rc,
@@ -438,7 +420,7 @@ static gboolean zsink_start(GstBaseSink *bsink)
     GstZincSink *self = GST_ZINC_SINK(bsink);
     __atomic_store_n(&self->copies, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&self->frames, 0, __ATOMIC_RELAXED);
-    self->clock_seen = NULL;
+    self->clock_map.seen = NULL;
     return TRUE;
 }
 

@@ -95,8 +95,7 @@ struct _GstZincSrc {
     gboolean video_meta_ok;
     GstBufferPool *copy_pool;
     gsize copy_pool_size;
-    GstClock *clock_seen;     /* compared only, never dereferenced */
-    gboolean clock_is_mono;
+    GstZincClockMap clock_map;
 };
 
 G_DEFINE_TYPE(GstZincSrc, gst_zinc_src, GST_TYPE_PUSH_SRC)
@@ -133,12 +132,6 @@ static GType copy_get_type(void)
     return (GType)type;
 }
 
-static guint64 mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (guint64)ts.tv_sec * 1000000000u + (guint64)ts.tv_nsec;
-}
 
 static void count(guint64 *c, guint64 n)
 {
@@ -342,20 +335,12 @@ static GstFlowReturn open_consumer(GstZincSrc *self, gboolean negotiate)
 
 static GstClockTime pts_of(GstZincSrc *self, const zinc_frame *f)
 {
-    guint64 ts = f->timestamp_ns ? f->timestamp_ns : f->publish_ns ? f->publish_ns : mono_now();
+    guint64 ts = f->timestamp_ns ? f->timestamp_ns
+                 : f->publish_ns ? f->publish_ns : gst_zinc_mono_now();
     GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
     if (!clock)
         return GST_CLOCK_TIME_NONE;
-    if (clock != self->clock_seen) {
-        GstClockType type = GST_CLOCK_TYPE_REALTIME;
-        if (GST_IS_SYSTEM_CLOCK(clock))
-            g_object_get(clock, "clock-type", &type, NULL);
-        self->clock_is_mono = type == GST_CLOCK_TYPE_MONOTONIC;
-        self->clock_seen = clock;
-    }
-    gint64 t = (gint64)ts;
-    if (!self->clock_is_mono)
-        t -= (gint64)mono_now() - (gint64)gst_clock_get_time(clock);
+    gint64 t = (gint64)ts - gst_zinc_clock_offset(&self->clock_map, clock);
     gst_object_unref(clock);
     gint64 base = (gint64)gst_element_get_base_time(GST_ELEMENT(self));
     return t > base ? (GstClockTime)(t - base) : 0;
@@ -577,7 +562,7 @@ static gboolean zsrc_start(GstBaseSrc *bsrc)
     self->discont = TRUE;
     self->eos_next = FALSE;
     self->reattach_next = FALSE;
-    self->clock_seen = NULL;
+    self->clock_map.seen = NULL;
     g_atomic_int_set(&self->unlocked, 0);
     GST_OBJECT_LOCK(self);
     gboolean wait = self->wait;
