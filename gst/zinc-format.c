@@ -274,6 +274,19 @@ static void set_packed_strides(zinc_tensor *t)
     }
 }
 
+/* A sizes field ("480x640x3") as a string; one size alone ("shape=8") is
+ * typed as an integer by the caps parser, so it is accepted as one too.
+ * NULL when absent or of another type. */
+static const char *dims_field(const GstStructure *s, const char *name, char *buf, gsize n)
+{
+    gint v;
+    if (gst_structure_get_int(s, name, &v)) {
+        g_snprintf(buf, n, "%d", v);
+        return buf;
+    }
+    return gst_structure_get_string(s, name);
+}
+
 gboolean gst_zinc_tensor_caps_parse(const GstStructure *s, GstZincTensorCaps *out, GError **err)
 {
     memset(out, 0, sizeof(*out));
@@ -289,7 +302,8 @@ gboolean gst_zinc_tensor_caps_parse(const GstStructure *s, GstZincTensorCaps *ou
         out->fourcc = ZINC_FOURCC(c[0], c[1], c[2], c[3]);
     }
     const char *dtype = gst_structure_get_string(s, "dtype");
-    const char *shape = gst_structure_get_string(s, "shape");
+    char shape_buf[24], strides_buf[24];
+    const char *shape = dims_field(s, "shape", shape_buf, sizeof(shape_buf));
     if (!dtype && !shape)
         return TRUE; /* raw bytes: ndim 0 */
     zinc_tensor *t = &out->tensor;
@@ -319,7 +333,7 @@ gboolean gst_zinc_tensor_caps_parse(const GstStructure *s, GstZincTensorCaps *ou
         }
         t->shape[d] = (guint64)dims[d];
     }
-    const char *strides = gst_structure_get_string(s, "strides");
+    const char *strides = dims_field(s, "strides", strides_buf, sizeof(strides_buf));
     guint64 offset = 0;
     if (gst_structure_has_field(s, "offset") &&
         !gst_structure_get_uint64(s, "offset", &offset)) {

@@ -809,3 +809,70 @@ Test(gst, stop_right_after_eos)
         gst_object_unref(snk);
     }
 }
+
+/* Time: a buffer's PTS becomes timestamp_ns on CLOCK_MONOTONIC (base time
+ * plus running time, on GStreamer's default monotonic system clock), and
+ * a frame's timestamp_ns becomes the PTS relative to the source's base
+ * time. Both exact: the mapping adds no offset of its own. (shape=8: one
+ * size, which the caps parser types as an integer, is accepted too.) */
+static guint64 g_stamp;
+static guint64 mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (guint64)ts.tv_sec * 1000000000u + (guint64)ts.tv_nsec;
+}
+static void stamp_frame(zinc_frame *f)
+{
+    f->timestamp_ns = g_stamp;
+}
+
+Test(gst, pts_timestamp_mapping)
+{
+    char ring[200];
+    gt_ring("a", ring, sizeof(ring));
+    GstElement *snk = gt_launch("appsrc name=in format=time caps=application/x-zinc,"
+                                "dtype=u8,shape=8 ! zincsink ring=%s wait-consumers=1 "
+                                "sync=false", ring);
+    gt_play(snk);
+    GstElement *in = gt_get(snk, "in");
+    GstBuffer *b = gst_buffer_new_allocate(NULL, 8, NULL);
+    GST_BUFFER_PTS(b) = 5 * GST_MSECOND;
+    gst_app_src_push_buffer(GST_APP_SRC(in), b);
+    zinc_consumer *c = NULL;
+    gint64 end = g_get_monotonic_time() + GT_TIMEOUT / 1000;
+    while (zinc_consumer_open(ring, ZINC_EVERY, &c) != 0) {
+        cr_assert(g_get_monotonic_time() < end, "ring %s never appeared", ring);
+        g_usleep(1000);
+    }
+    zinc_frame f;
+    cr_assert_eq(zinc_consumer_acquire(c, &f, 5000000000LL), 0, "%s", zinc_last_error());
+    GstClockTime base = gst_element_get_base_time(snk);
+    cr_expect_eq(f.timestamp_ns, base + 5 * GST_MSECOND,
+                 "timestamp_ns %" G_GUINT64_FORMAT ", base time %" G_GUINT64_FORMAT,
+                 f.timestamp_ns, base);
+    zinc_consumer_release(c, &f);
+    zinc_consumer_close(c);
+    gst_app_src_end_of_stream(GST_APP_SRC(in));
+    gst_object_unref(in);
+    gt_stop(snk);
+
+    GstElement *src = gt_launch("zincsrc ring=%s mode=every ! appsink name=out sync=false",
+                                g_ring);
+    gt_play(src);
+    zinc_producer *p = gt_producer(g_ring, 4, 4096);
+    gt_wait_consumers(g_ring, 1);
+    g_stamp = mono_ns() + 3 * GST_MSECOND;
+    gt_publish(p, ZINC_FOURCC_GREY, 16, 4, 7, ZINC_FRAME_KEYFRAME, stamp_frame);
+    GstSample *s = gt_pull(src, "out");
+    cr_assert(s);
+    base = gst_element_get_base_time(src);
+    cr_assert_gt(g_stamp, base);
+    cr_expect_eq(GST_BUFFER_PTS(gst_sample_get_buffer(s)), g_stamp - base,
+                 "PTS %" G_GUINT64_FORMAT ", timestamp_ns %" G_GUINT64_FORMAT
+                 ", base time %" G_GUINT64_FORMAT, GST_BUFFER_PTS(gst_sample_get_buffer(s)),
+                 g_stamp, base);
+    gst_sample_unref(s);
+    zinc_producer_close(p);
+    gt_stop(src);
+}
