@@ -65,10 +65,17 @@ int zinc__consumer_attach(const char *name, int fd, zinc_delivery mode, zinc_con
                        name, m->g.max_consumers);
         goto fail;
     }
+    struct zr_cons *e = &m->cons[idx];
+    /* First thing once the entry is ours: it is not attached yet. A
+     * reclaimed entry (its consumer was killed) still shows the dead one's
+     * attached_ns until here; stats readers see the token held from the
+     * take on, so the window is kept to these two stores. Release: a
+     * reader that sees ATTACHING sees attached_ns 0. */
+    atomic_store_explicit(&e->attached_ns, 0, memory_order_relaxed);
+    atomic_store_explicit(&e->state, ZR_ATTACHING, memory_order_release);
     /* The ring's mapping options apply to every attach (best effort, and
      * never allocating: ring-map.c). */
     zinc__map_advise_attach(m);
-    struct zr_cons *e = &m->cons[idx];
     c->e = e;
     c->idx = (uint32_t)idx;
     c->mode = mode;
@@ -78,7 +85,6 @@ int zinc__consumer_attach(const char *name, int fd, zinc_delivery mode, zinc_con
 
     /* Initialise the entry; relaxed stores ordered by the seq_cst store of
      * ACTIVE below (which the producer's scan reads with acquire). */
-    atomic_store_explicit(&e->state, ZR_ATTACHING, memory_order_relaxed);
     atomic_store_explicit(&e->mode, (uint32_t)mode, memory_order_relaxed);
     atomic_store_explicit(&e->demoted, 0, memory_order_relaxed);
     atomic_store_explicit(&e->evicted, 0, memory_order_relaxed);
@@ -90,7 +96,6 @@ int zinc__consumer_attach(const char *name, int fd, zinc_delivery mode, zinc_con
         atomic_store_explicit(&e->latency[i], 0, memory_order_relaxed);
     atomic_store_explicit(&e->pid, (int32_t)getpid(), memory_order_relaxed);
     /* attached_ns stays 0 until the start point is fixed (below). */
-    atomic_store_explicit(&e->attached_ns, 0, memory_order_relaxed);
     /* Acquire: pairs with publish's release store of head (a cursor we
      * store is a frame that exists). */
     uint64_t h0 = atomic_load_explicit(&ctl->head, memory_order_acquire);
@@ -691,8 +696,12 @@ ZINC_API void zinc_consumer_close(zinc_consumer *c)
         return;
     }
     c->holding = false;
+    /* A freed entry shows no attach time: the next consumer to take it
+     * must not look attached before it fixed its own start point. */
+    atomic_store_explicit(&e->attached_ns, 0, memory_order_relaxed);
     /* Release: our last payload reads happen before the producer, which
-     * skips FREE entries, overwrites anything. */
+     * skips FREE entries, overwrites anything (and attached_ns 0 before
+     * FREE). */
     atomic_store_explicit(&e->state, ZR_FREE, memory_order_release);
     if (c->mode == ZINC_EVERY) {
         /* A producer blocked on us must re-scan: R2/R3 as in release. */

@@ -288,7 +288,11 @@ int zinc__ring_stats_map(struct zr_map *m, zinc_ring_stats *rs, zinc_consumer_st
             o->released = atomic_load_explicit(&e.released, memory_order_relaxed);
             o->dropped = atomic_load_explicit(&e.dropped, memory_order_relaxed);
             o->torn = atomic_load_explicit(&e.torn, memory_order_relaxed);
-            o->attached_ns = atomic_load_explicit(&e.attached_ns, memory_order_relaxed);
+            /* Attached means ACTIVE with its start point fixed: an entry
+             * still ATTACHING shows 0 whatever its word holds. */
+            o->attached_ns = st == ZR_ACTIVE
+                                 ? atomic_load_explicit(&e.attached_ns, memory_order_relaxed)
+                                 : 0;
             for (int b = 0; b < ZINC_LAT_BUCKETS; b++)
                 o->latency[b] = atomic_load_explicit(&e.latency[b], memory_order_relaxed);
         }

@@ -477,3 +477,41 @@ Test(ring_hostile, stream_descriptor_garbage)
     zinc_consumer_close(c);
     zinc_producer_close(g_p);
 }
+
+/* "Attached" (attached_ns != 0 in the stats) must mean that the consumer
+ * fixed its start point: a closed consumer's entry keeps no attach time
+ * for the next one to inherit, and an entry still ATTACHING (its new owner
+ * holds the token but has not fixed its start yet) reports 0 whatever its
+ * word holds. Before, a reader in that window saw the previous owner's
+ * time and published a frame the new consumer then skipped. */
+Test(ring_hostile, reused_entry_is_not_attached_before_its_start_point)
+{
+    make_ring(2);
+    zinc_consumer *a = NULL, *b = NULL;
+    cr_assert_eq(zinc_consumer_open(g_name, ZINC_LOSSY, &a), 0);
+    cr_assert_neq(atomic_load_explicit(&centry(0)->attached_ns, memory_order_relaxed), 0);
+    zinc_consumer_close(a);
+    cr_expect_eq(atomic_load_explicit(&centry(0)->attached_ns, memory_order_relaxed), 0,
+                 "a freed entry keeps its attach time");
+
+    cr_assert_eq(zinc_consumer_open(g_name, ZINC_LOSSY, &b), 0);
+    uint64_t at = atomic_load_explicit(&centry(0)->attached_ns, memory_order_relaxed);
+    cr_assert_neq(at, 0);
+    /* b as it was a moment into its attach: token held, not yet started. */
+    POKE(centry(0)->state, ZR_ATTACHING);
+    POKE(centry(0)->attached_ns, 12345);
+    zinc_ring_stats rs;
+    zinc_consumer_stats cs[4];
+    uint32_t n = 0;
+    cr_assert_eq(zinc_ring_stats_read(g_name, &rs, cs, 4, &n), 0, "%s", zinc_last_error());
+    cr_assert_eq(n, 1);
+    cr_expect(cs[0].alive);
+    cr_expect_eq(cs[0].attached_ns, 0, "an ATTACHING entry shows attach time %llu",
+                 (unsigned long long)cs[0].attached_ns);
+    POKE(centry(0)->state, ZR_ACTIVE);
+    POKE(centry(0)->attached_ns, at);
+    cr_assert_eq(zinc_ring_stats_read(g_name, &rs, cs, 4, &n), 0);
+    cr_expect_eq(cs[0].attached_ns, at);
+    zinc_consumer_close(b);
+    zinc_producer_close(g_p);
+}
