@@ -897,14 +897,19 @@ Test(ring_api, attached_ns_set_means_next_frame_arrives)
             close(pfd[0]);
             zinc_consumer *c = NULL;
             zinc_frame f;
-            uint64_t seq = 0;
-            if (zinc_consumer_open(g_name, round % 2 ? ZINC_LOSSY : ZINC_EVERY, &c) == 0 &&
-                zinc_consumer_acquire(c, &f, 5000000000ll) == 0) {
-                seq = f.seq;
+            /* The frame's seq, or (on failure) the code and message. */
+            struct { uint64_t seq; int rc; char msg[200]; } out = { 0, 0, "" };
+            out.rc = zinc_consumer_open(g_name, round % 2 ? ZINC_LOSSY : ZINC_EVERY, &c);
+            if (out.rc == 0)
+                out.rc = zinc_consumer_acquire(c, &f, 5000000000ll);
+            if (out.rc == 0) {
+                out.seq = f.seq;
                 zinc_consumer_release(c, &f);
+            } else {
+                snprintf(out.msg, sizeof(out.msg), "%s", zinc_last_error());
             }
             zinc_consumer_close(c); /* frees the entry: it gates nothing later */
-            if (write(pfd[1], &seq, sizeof(seq)) != sizeof(seq))
+            if (write(pfd[1], &out, sizeof(out)) != sizeof(out))
                 _exit(1);
             _exit(0);
         }
@@ -921,13 +926,14 @@ Test(ring_api, attached_ns_set_means_next_frame_arrives)
             cr_assert_lt(ru_now_ns() - t0, 10000000000ull, "the consumer never attached");
         }
         uint64_t want = put(p, 16);
-        uint64_t got = 0;
+        struct { uint64_t seq; int rc; char msg[200]; } got;
         cr_assert_eq(read(pfd[0], &got, sizeof(got)), (ssize_t)sizeof(got));
         close(pfd[0]);
         cr_assert_eq(ru_reap(pid, 10000), 0);
-        cr_assert_eq(got, want, "round %d: the consumer got frame %llu, not %llu, the first "
-                     "published after it showed as attached", round, (unsigned long long)got,
-                     (unsigned long long)want);
+        cr_assert_eq(got.seq, want, "round %d (%s): the consumer got frame %llu, not %llu, the "
+                     "first published after it showed as attached (%d %s)", round,
+                     round % 2 ? "lossy" : "every", (unsigned long long)got.seq,
+                     (unsigned long long)want, got.rc, got.msg);
     }
     zinc_producer_close(p);
 }
